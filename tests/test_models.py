@@ -1,0 +1,163 @@
+"""The attention paper's CNNs, their attention blocks, checkpoints and the model interface."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from xfas.errors import XfasError
+from xfas.models import CropGeometry, build_model, context_crop_box, load_model, save_model
+from xfas.models.attention import ChannelAttention, SpatialAttention
+
+NAMES = ["cnn", "cnn-ca", "cnn-sa", "cnn-cbam"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_model_runs_forward_and_backward(name: str) -> None:
+    torch.manual_seed(0)
+    model = build_model(name)
+    x = torch.rand(4, 3, 64, 64, requires_grad=True)
+    logits = model(x)
+    assert logits.shape == (4, 2)
+    model.spoof_logit(logits).sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_default_layer_is_the_last_spatial_feature_map(name: str) -> None:
+    model = build_model(name).eval()
+    modules = dict(model.named_modules())
+    assert model.default_layer in modules
+    seen = {}
+    def record(module, inputs, output) -> None:
+        seen["shape"] = output.shape
+
+    handle = modules[model.default_layer].register_forward_hook(record)
+    model(torch.rand(1, 3, 64, 64))
+    handle.remove()
+    assert seen["shape"] == (1, 128, 8, 8)
+
+
+def test_layer_table_matches_the_paper_widths() -> None:
+    model = build_model("cnn")
+    convs = [m.out_channels for m in model.features.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs == [10, 3, 16, 32, 64, 96, 128, 192, 256, 128]
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules()) == 6
+
+
+def test_attention_variants_differ_only_in_the_attention_block() -> None:
+    assert isinstance(build_model("cnn").features.attention, torch.nn.Identity)
+    assert isinstance(build_model("cnn-ca").features.attention, ChannelAttention)
+    assert isinstance(build_model("cnn-sa").features.attention, SpatialAttention)
+    cbam = build_model("cnn-cbam").features.attention
+    assert [type(m) for m in cbam] == [ChannelAttention, SpatialAttention]
+
+
+def test_channel_attention_matches_hand_computation() -> None:
+    torch.manual_seed(1)
+    block = ChannelAttention(8, reduction=2)
+    x = torch.randn(2, 8, 5, 5)
+    w1 = block.mlp[0].weight[:, :, 0, 0]
+    w2 = block.mlp[2].weight[:, :, 0, 0]
+    mlp = lambda v: torch.relu(v @ w1.T) @ w2.T  # noqa: E731
+    scale = torch.sigmoid(mlp(x.mean(dim=(2, 3))) + mlp(x.amax(dim=(2, 3))))
+    torch.testing.assert_close(block(x), x * scale[:, :, None, None])
+
+
+def test_spatial_attention_with_a_single_tap_kernel() -> None:
+    block = SpatialAttention()
+    with torch.no_grad():
+        block.conv.weight.zero_()
+        block.conv.weight[0, 0, 3, 3] = 1.0   # centre tap reads the channel-mean map
+        block.conv.weight[0, 1, 3, 3] = -1.0  # and subtracts the channel-max map
+    x = torch.randn(1, 4, 6, 6)
+    expected = x * torch.sigmoid(x.mean(dim=1, keepdim=True) - x.amax(dim=1, keepdim=True))
+    torch.testing.assert_close(block(x), expected)
+
+
+def test_unknown_model_name_lists_the_valid_ones() -> None:
+    with pytest.raises(XfasError, match="cnn-cbam"):
+        build_model("resnet")
+
+
+def test_spoof_probability_and_logit_for_two_and_three_classes() -> None:
+    model = build_model("cnn")
+    logits = torch.tensor([[2.0, -1.0]])
+    assert model.spoof_probability(logits).item() == pytest.approx(
+        np.exp(-1) / (np.exp(2) + np.exp(-1)))
+    assert model.spoof_logit(logits).item() == pytest.approx(-3.0)
+    model.live_index = 1  # MiniFASNet's convention: classes 0 and 2 are attacks
+    three = torch.tensor([[0.5, 1.0, -2.0]])
+    p = torch.softmax(three, dim=1)[0]
+    assert model.spoof_probability(three).item() == pytest.approx(1 - p[1].item())
+    assert model.spoof_logit(three).item() == pytest.approx(
+        np.log(p[0].item() + p[2].item()) - np.log(p[1].item()), abs=1e-6)
+
+
+def test_checkpoint_round_trip(tmp_path) -> None:
+    torch.manual_seed(2)
+    model = build_model("cnn-cbam").eval()
+    path = save_model(model, tmp_path / "m.safetensors")
+    loaded = load_model(path)
+    x = torch.rand(2, 3, 64, 64)
+    torch.testing.assert_close(loaded(x), model(x))
+    assert loaded.name == "cnn-cbam" and loaded.fingerprint() == model.fingerprint()
+    assert load_model(tmp_path / "m.safetensors").training is False
+
+
+def test_tampered_checkpoint_is_refused(tmp_path) -> None:
+    path = save_model(build_model("cnn"), tmp_path / "m.safetensors")
+    data = bytearray(path.read_bytes())
+    data[-100] ^= 0xFF  # flip bits inside the last tensor's bytes
+    path.write_bytes(bytes(data))
+    with pytest.raises(XfasError, match="digest"):
+        load_model(path)
+
+
+def test_non_checkpoint_files_are_refused(tmp_path) -> None:
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"\x00" * 64)
+    with pytest.raises(XfasError, match="junk.safetensors"):
+        load_model(junk)
+    torch.save({"a": torch.zeros(1)}, tmp_path / "pickle.pt")
+    with pytest.raises(XfasError, match="pickle.pt"):
+        load_model(tmp_path / "pickle.pt")
+
+
+def test_architecture_name_without_weights_is_an_error() -> None:
+    with pytest.raises(XfasError, match="xfas train"):
+        load_model("cnn")
+
+
+def test_preprocess_whole_image_and_geometry() -> None:
+    model = build_model("cnn")
+    image = np.zeros((100, 50, 3), np.uint8)
+    image[:, :, 0] = 255
+    x, geometry = model.preprocess(image)
+    assert x.shape == (3, 64, 64)
+    assert x[0].min().item() == pytest.approx(1.0) and x[1:].abs().max().item() == 0
+    assert geometry == CropGeometry((100, 50), (0, 0, 50, 100))
+    with pytest.raises(XfasError, match="uint8"):
+        model.preprocess(image.astype(np.float32))
+
+
+def test_context_crop_box_matches_the_silent_face_formula() -> None:
+    # face (100, 100, 50, 40) in a 480x640 (H x W) image, scale 2.7: both (H-1)/h and (W-1)/w
+    # exceed 2.7, so the box grows to 135 x 108 about the centre (125, 120).
+    assert context_crop_box((100, 100, 50, 40), (480, 640), 2.7) == (57, 66, 193, 175)
+    # a face at the left edge: the box is shifted right to start at 0
+    x0, y0, x1, y1 = context_crop_box((0, 200, 100, 100), (480, 640), 2.7)
+    assert x0 == 0 and x1 - x0 == 271
+    # a face too large for the scale: s = (H-1)/h caps it at the image height
+    x0, y0, x1, y1 = context_crop_box((200, 100, 300, 300), (480, 640), 4.0)
+    assert (y0, y1) == (0, 480)
+
+
+def test_geometry_maps_back_inside_the_box_only() -> None:
+    geometry = CropGeometry((40, 60), (10, 5, 30, 25))
+    ones = geometry.to_image(torch.ones(2, 8, 8))
+    assert ones.shape == (2, 40, 60)
+    assert ones[:, 5:25, 10:30].min().item() == pytest.approx(1.0)
+    assert ones.sum().item() == pytest.approx(2 * 20 * 20)

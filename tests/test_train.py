@@ -1,0 +1,96 @@
+"""Training: the loss falls, checkpoints are safe, interrupted runs resume exactly."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch.utils.data import Dataset
+
+from xfas.errors import XfasError
+from xfas.models import load_model
+from xfas.models.checkpoint import read_checkpoint
+from xfas.train import TrainConfig, train
+
+
+class BorderDataset(Dataset):
+    """Spoof images carry a bright frame (a planted cue), live ones do not."""
+
+    def __init__(self, n: int, seed: int) -> None:
+        g = torch.Generator().manual_seed(seed)
+        self.images = torch.rand(n, 3, 64, 64, generator=g) * 0.5
+        self.labels = torch.arange(n) % 2
+        self.images[self.labels == 1, :, :6, :] = 1.0
+        self.images[self.labels == 1, :, :, :6] = 1.0
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> dict:
+        return {"image": self.images[i], "label": int(self.labels[i]), "attack": "x", "path": str(i)}
+
+
+def small_config(**changes) -> TrainConfig:
+    base = dict(model="cnn", epochs=2, batch_size=16, learning_rate=1e-3, seed=3)
+    base.update(changes)
+    return TrainConfig(**base)
+
+
+def test_loss_falls_and_best_checkpoint_loads(tmp_path) -> None:
+    result = train(BorderDataset(128, 0), BorderDataset(32, 1), tmp_path / "run",
+                   small_config(epochs=2), progress=False)
+    losses = [h["val_loss"] for h in result.history]
+    assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+    assert min(losses) < 0.69  # below chance level cross-entropy log(2)
+    model = load_model(tmp_path / "run")
+    assert model.name == "cnn" and not model.training
+    state = json.loads((tmp_path / "run" / "state.json").read_text())
+    assert state["best_epoch"] == result.best_epoch
+
+
+def test_interrupted_run_resumes_to_the_same_weights(tmp_path) -> None:
+    train_set, val_set = BorderDataset(64, 0), BorderDataset(16, 1)
+    train(train_set, val_set, tmp_path / "full", small_config(), progress=False)
+
+    def stop_after_first(record: dict) -> None:
+        if record["epoch"] == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt, match="--resume"):
+        train(train_set, val_set, tmp_path / "cut", small_config(), progress=False,
+              on_epoch=stop_after_first)
+    assert (tmp_path / "cut" / "best.safetensors").exists()
+    resumed = train(train_set, val_set, tmp_path / "cut", small_config(), resume=True,
+                    progress=False)
+    assert resumed.epochs_run == 2
+    full, _ = read_checkpoint(tmp_path / "full" / "last.safetensors")
+    cut, _ = read_checkpoint(tmp_path / "cut" / "last.safetensors")
+    assert full.keys() == cut.keys() and any(k.startswith("adam.") for k in full)
+    for key in full:
+        torch.testing.assert_close(full[key], cut[key], msg=key)
+
+
+def test_early_stopping_stops_after_patience(tmp_path) -> None:
+    # a learning rate of zero never improves on the first epoch's validation loss
+    result = train(BorderDataset(32, 0), BorderDataset(16, 1), tmp_path / "run",
+                   small_config(epochs=10, patience=2, learning_rate=0.0), progress=False)
+    assert result.stopped_early and result.epochs_run == 3 and result.best_epoch == 1
+
+
+def test_learning_rate_staircase() -> None:
+    config = TrainConfig()
+    assert config.learning_rate_at(99_999) == pytest.approx(1e-4)
+    assert config.learning_rate_at(100_000) == pytest.approx(0.96e-4)
+    assert config.learning_rate_at(250_000) == pytest.approx(1e-4 * 0.96 ** 2)
+
+
+def test_existing_run_needs_resume_and_empty_data_is_an_error(tmp_path) -> None:
+    train(BorderDataset(16, 0), BorderDataset(8, 1), tmp_path / "run", small_config(epochs=1),
+          progress=False)
+    with pytest.raises(XfasError, match="--resume"):
+        train(BorderDataset(16, 0), BorderDataset(8, 1), tmp_path / "run", small_config(),
+              progress=False)
+    with pytest.raises(XfasError, match="training set"):
+        train(BorderDataset(0, 0), BorderDataset(8, 1), tmp_path / "new", small_config(),
+              progress=False)
