@@ -25,6 +25,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from xfas.data.collate import collate_items
 from xfas.errors import XfasError
 from xfas.models import FASModel, build_model, save_model
 from xfas.models.checkpoint import read_checkpoint, save_checkpoint
@@ -85,7 +86,7 @@ def augment_batch(images: torch.Tensor, generator: torch.Generator) -> torch.Ten
 def _loader(dataset: Dataset, batch_size: int, shuffle: bool, seed: int) -> DataLoader:
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
-                      num_workers=0)
+                      num_workers=0, collate_fn=collate_items)
 
 
 def _check_dataset(dataset: Dataset, what: str) -> None:

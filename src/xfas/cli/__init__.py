@@ -1,0 +1,11 @@
+"""The ``xfas`` command line: thin commands over the packages (one module per command group)."""
+
+from xfas.cli.app import app, main
+
+# Each module below registers its commands on ``app`` when imported.
+from xfas.cli import models_cmd  # noqa: E402,F401
+from xfas.cli import train_cmd  # noqa: E402,F401
+from xfas.cli import predict_cmd  # noqa: E402,F401
+from xfas.cli import explain_cmd  # noqa: E402,F401
+
+__all__ = ["app", "main"]

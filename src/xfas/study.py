@@ -1,0 +1,105 @@
+"""The attention paper's question as a study: train cnn, cnn-ca, cnn-sa and cnn-cbam on the
+same data with the same seeds, and tabulate its Table II (accuracy, precision, recall, F1) with
+APCER / BPCER / ACER / AUC as mean and spread over seeds, and whether each attention variant
+differs significantly from the plain CNN (paired t-test over seeds)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+from torch.utils.data import Dataset
+
+from xfas.evaluate import evaluate
+from xfas.models import load_model
+from xfas.train import STATE_FILE, TrainConfig, train
+
+STUDY_MODELS = ("cnn", "cnn-ca", "cnn-sa", "cnn-cbam")
+TABLE_METRICS = ("accuracy", "precision", "recall", "f1", "apcer", "bpcer", "acer", "auc")
+LOWER_IS_BETTER = {"apcer", "bpcer", "acer"}
+SIGNIFICANCE = 0.05
+
+
+def headline(report: dict[str, Any]) -> dict[str, float]:
+    """The Table II numbers of one ``fas_report``."""
+    return {"accuracy": report["accuracy"], "precision": report["precision_macro"],
+            "recall": report["recall_macro"], "f1": report["f1_macro"],
+            "apcer": report["apcer"], "bpcer": report["bpcer"], "acer": report["acer"],
+            "auc": report["auc"]}
+
+
+def run_attention_study(splits: dict[str, Dataset], out: str | Path, seeds: tuple[int, ...],
+                        config: TrainConfig, models: tuple[str, ...] = STUDY_MODELS,
+                        progress: bool = True) -> dict[str, Any]:
+    """Train and evaluate every model for every seed under ``out/<model>/seed<k>`` (finished
+    runs are reused, interrupted ones resumed) and write ``table2.md`` and ``table2.json``."""
+    out = Path(out)
+    per_seed: dict[str, list[dict[str, float]]] = {name: [] for name in models}
+    for seed in seeds:
+        for name in models:
+            run = out / name / f"seed{seed}"
+            result_file = run / "test_metrics.json"
+            if not result_file.exists():
+                train(splits["train"], splits["val"], run, replace(config, model=name, seed=seed),
+                      resume=(run / STATE_FILE).exists(), progress=progress)
+                report = evaluate(load_model(run), splits["test"], dev_set=splits["val"],
+                                  progress=progress)
+                result_file.write_text(json.dumps(report, indent=1))
+            per_seed[name].append(headline(json.loads(result_file.read_text())))
+    summary = summarise(per_seed, baseline=models[0])
+    summary["seeds"] = list(seeds)
+    summary["config"] = {k: v for k, v in vars(config).items() if k not in ("model", "seed")}
+    (out / "table2.json").write_text(json.dumps(summary, indent=1))
+    (out / "table2.md").write_text(table_markdown(summary))
+    return summary
+
+
+def summarise(per_seed: dict[str, list[dict[str, float]]], baseline: str) -> dict[str, Any]:
+    """Mean, standard deviation and paired t-test p-value against ``baseline`` per metric."""
+    table: dict[str, dict[str, dict[str, float | None]]] = {}
+    for name, rows in per_seed.items():
+        table[name] = {}
+        for metric in TABLE_METRICS:
+            values = np.array([row[metric] for row in rows], dtype=float)
+            base = np.array([row[metric] for row in per_seed[baseline]], dtype=float)
+            p_value = None
+            if name != baseline and len(values) >= 2 and np.ptp(values - base) > 0:
+                p_value = float(stats.ttest_rel(values, base).pvalue)
+            table[name][metric] = {"mean": float(values.mean()),
+                                   "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+                                   "p_vs_baseline": p_value}
+    return {"baseline": baseline, "table": table, "per_seed": per_seed}
+
+
+def table_markdown(summary: dict[str, Any]) -> str:
+    """Table II as Markdown: mean ± std over seeds; * marks p < 0.05 against the baseline."""
+    header = "| model | " + " | ".join(TABLE_METRICS) + " |"
+    lines = [header, "|" + "---|" * (len(TABLE_METRICS) + 1)]
+    for name, metrics in summary["table"].items():
+        cells = []
+        for metric in TABLE_METRICS:
+            cell = metrics[metric]
+            star = "*" if cell["p_vs_baseline"] is not None and \
+                cell["p_vs_baseline"] < SIGNIFICANCE else ""
+            cells.append(f"{cell['mean']:.4f} ± {cell['std']:.4f}{star}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    seeds = len(summary["seeds"]) if "seeds" in summary else "?"
+    lines.append("")
+    lines.append(f"Mean ± standard deviation over {seeds} seeds; * = differs from "
+                 f"{summary['baseline']} at p < {SIGNIFICANCE} (paired t-test over seeds). "
+                 f"{significance_sentence(summary)}")
+    return "\n".join(lines) + "\n"
+
+
+def significance_sentence(summary: dict[str, Any]) -> str:
+    """Plain words: which differences from the baseline are significant."""
+    found = [f"{name} {metric}" for name, metrics in summary["table"].items()
+             for metric, cell in metrics.items()
+             if cell["p_vs_baseline"] is not None and cell["p_vs_baseline"] < SIGNIFICANCE]
+    if not found:
+        return "No difference from the baseline is significant."
+    return "Significant: " + ", ".join(found) + "."
