@@ -1,0 +1,32 @@
+"""SynthSpoof: face anti-spoofing images with pixel-exact evidence masks, made from nothing.
+
+Live faces and print / cut / replay attacks (as in CASIA-FASD) drawn procedurally at any size,
+so the whole xfas pipeline (training, explaining, benchmarking explanations against evidence)
+runs on a fresh machine. Evidence types and the exact pixels of each mask are defined in
+``xfas.data.synth.evidence``; seeds and splits in ``xfas.data.synth.layout``.
+
+Modules, one job each: ``draw`` (sub-pixel cv2 helpers), ``faces`` (a person), ``scene``
+(rooms and their straight-edged objects), ``hands``, ``media`` (paper and screen geometry and
+looks), ``camera`` (lighting, blur, noise, JPEG), ``layers`` (compositing and visibility),
+``evidence`` (mask definitions), ``attacks`` (one scene per attack type), ``generator`` (one
+sample), ``writer`` (the folder layout and manifest), ``grid`` (the sample figure),
+``photos`` (the user's face photos).
+
+Example:
+    >>> from xfas.data.synth import render_sample, generate_synthspoof
+    >>> sample = render_sample(0, seed=0, size=128)
+    >>> sorted(sample.masks)  # the evidence visible in this image
+    ['cut_hole', 'photo_edge']
+    >>> generate_synthspoof("synth", n=2000, seed=0)   # doctest: +SKIP
+"""
+
+from xfas.data.synth.evidence import EVIDENCE_TYPES, edge_band, edge_radius
+from xfas.data.synth.generator import Sample, build_composition, render_sample
+from xfas.data.synth.grid import save_sample_grid
+from xfas.data.synth.layout import ATTACKS, DEFAULT_MIX, split_of
+from xfas.data.synth.photos import load_face_photos
+from xfas.data.synth.writer import generate_synthspoof
+
+__all__ = ["ATTACKS", "DEFAULT_MIX", "EVIDENCE_TYPES", "Sample", "build_composition",
+           "edge_band", "edge_radius", "generate_synthspoof", "load_face_photos",
+           "render_sample", "save_sample_grid", "split_of"]

@@ -1,0 +1,117 @@
+"""Writing a SynthSpoof data set to disk::
+
+    DIR/images/<name>.png
+    DIR/masks/<evidence>/<name>.png   8-bit, 255 = evidence; only for types present in <name>
+    DIR/manifest.json                 {"version": 1, "generator": "synthspoof", "seed", "size",
+                                       "images": {name: {"label", "attack", "evidence",
+                                       "split", "face_box", "distractors"}}, ...}
+
+Names are the zero-padded index (``000042``). ``face_box`` is [x, y, w, h] of the visible
+face oval in image pixels (of the printed or shown face for spoofs). The same seed gives
+byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Mapping
+
+import cv2
+import numpy as np
+
+from xfas.data.synth.evidence import EVIDENCE_TYPES
+from xfas.data.synth.generator import Faces, check_size, render_sample, resolve_faces
+from xfas.data.synth.layout import SPLITS, check_mix, split_of
+from xfas.errors import XfasError
+from xfas.progress import progress_bar
+
+MANIFEST_VERSION = 1
+
+
+def _prepare(out: Path, overwrite: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise XfasError(f"--out {out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise XfasError(f"--out {out}: folder exists and is not empty; pass --overwrite to "
+                            "replace the data set in it")
+        for old in (out / "images", out / "masks"):
+            if old.is_dir():
+                shutil.rmtree(old)
+        (out / "manifest.json").unlink(missing_ok=True)
+    (out / "images").mkdir(parents=True, exist_ok=True)
+
+
+def _write_png(path: Path, pixels: np.ndarray) -> None:
+    data = pixels[..., ::-1] if pixels.ndim == 3 else pixels
+    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(data))
+    if not ok:
+        raise XfasError(f"{path}: could not encode the PNG")
+    path.write_bytes(encoded.tobytes())
+
+
+def generate_synthspoof(out: str | Path, n: int, size: int = 128, seed: int = 0,
+                        faces: Faces = None, progress: bool = True, overwrite: bool = False,
+                        mix: Mapping[str, float] | None = None) -> Path:
+    """Write ``n`` SynthSpoof images with evidence masks and a manifest to ``out``.
+
+    Args:
+        out: the data set folder; it must not exist or be empty unless ``overwrite`` (which
+            replaces its images/, masks/ and manifest.json).
+        n: number of images (>= 1); image i is the same whatever n is.
+        size: image side in pixels (>= 32).
+        seed: data set seed (>= 0).
+        faces: optional folder of real face photos to print / replay instead of drawn faces.
+        progress: show a progress bar.
+        mix: attack -> weight (default 40 % live, 20 % each of print, cut, replay).
+
+    Returns:
+        The folder ``out``.
+
+    Example:
+        >>> generate_synthspoof("synth", n=1000, seed=0, progress=False)  # doctest: +SKIP
+        PosixPath('synth')
+    """
+    if int(n) != n or n < 1:
+        raise XfasError(f"--n {n}: must be a positive number of images")
+    size = check_size(size)
+    if int(seed) != seed or seed < 0:
+        raise XfasError(f"--seed {seed}: must be a non-negative integer")
+    weights = check_mix(mix)
+    photos = resolve_faces(faces)
+    out = Path(out)
+    _prepare(out, overwrite)
+    width = max(6, len(str(int(n) - 1)))
+    records: dict[str, dict] = {}
+    made: set[str] = set()
+    with progress_bar(progress) as bar:
+        task = bar.add_task("synthspoof", total=int(n))
+        for index in range(int(n)):
+            sample = render_sample(index, seed, size, photos, weights)
+            name = f"{index:0{width}d}"
+            _write_png(out / "images" / f"{name}.png", sample.image)
+            for evidence, mask in sample.masks.items():
+                if evidence not in made:
+                    (out / "masks" / evidence).mkdir(parents=True, exist_ok=True)
+                    made.add(evidence)
+                _write_png(out / "masks" / evidence / f"{name}.png",
+                           mask.astype(np.uint8) * 255)
+            records[name] = {
+                "label": sample.label, "attack": sample.attack,
+                "evidence": list(sample.masks), "split": split_of(seed, index),
+                "face_box": [round(float(v), 1) for v in sample.face_box],
+                "distractors": sample.distractors,
+            }
+            bar.advance(task)
+    manifest = {"version": MANIFEST_VERSION, "generator": "synthspoof", "seed": int(seed),
+                "size": size, "mix": weights, "evidence_types": list(EVIDENCE_TYPES),
+                "splits": {name: bound for name, bound in SPLITS},
+                "faces": None if faces is None else (str(faces) if isinstance(faces, (str, Path))
+                                                     else f"{len(photos)} photos"),
+                "images": records}
+    temporary = out / "manifest.json.tmp"
+    temporary.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    temporary.replace(out / "manifest.json")
+    return out
