@@ -26,7 +26,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from xfas.data.collate import collate_items
-from xfas.errors import XfasError
+from xfas.errors import Interrupted, XfasError
 from xfas.models import FASModel, build_model, save_model
 from xfas.models.checkpoint import read_checkpoint, save_checkpoint
 from xfas.progress import progress_bar
@@ -209,8 +209,8 @@ def train(train_set: Dataset, val_set: Dataset, run_dir: str | Path,
             if on_epoch:
                 on_epoch(record)
     except KeyboardInterrupt:
-        raise KeyboardInterrupt(
-            f"training interrupted; {run / BEST_FILE} holds the best model so far, "
-            f"continue with --resume") from None
+        raise Interrupted(
+            f"training interrupted after epoch {state['epoch']}; {run / BEST_FILE} holds the "
+            f"best model so far, continue with --resume") from None
     return TrainResult(run, state["best_val_loss"], state["best_epoch"], state["epoch"],
                        stopped_early, state["history"])

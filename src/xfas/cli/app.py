@@ -6,6 +6,8 @@ from __future__ import annotations
 import sys
 
 import typer
+from typer.exceptions import Abort
+from typer._click.exceptions import ClickException  # typer vendors click; no public alias
 
 from xfas import __version__
 from xfas.errors import XfasError
@@ -17,7 +19,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-USER_ERROR = 2
+INTERRUPTED = 130
 
 
 def _show_version(value: bool) -> None:
@@ -35,27 +37,22 @@ def _root(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; a user error prints ``error: <message>`` on one line and exits 2."""
+    """Run the CLI; a user error prints ``error: <message>`` on one line and exits 2 (130 for
+    an interrupted run)."""
     try:
-        app(args=argv, standalone_mode=False)
+        status = app(args=argv, standalone_mode=False)
     except XfasError as error:
         typer.echo(f"error: {error}", err=True)
-        return USER_ERROR
-    except KeyboardInterrupt as stop:
-        typer.echo(f"interrupted: {stop}" if str(stop) else "interrupted", err=True)
-        return 130
-    except typer.Exit as done:
-        return done.exit_code
-    except Exception as error:  # click's usage errors arrive here in non-standalone mode
-        from click.exceptions import ClickException, Abort
-        if isinstance(error, ClickException):
-            error.show()
-            return error.exit_code
-        if isinstance(error, Abort):
-            typer.echo("aborted", err=True)
-            return 130
-        raise
-    return 0
+        return error.exit_code
+    except ClickException as error:  # usage errors arrive here in non-standalone mode
+        error.show()
+        return error.exit_code
+    except Abort:
+        typer.echo("aborted", err=True)
+        return INTERRUPTED
+    if status == INTERRUPTED:  # typer turns a bare Ctrl-C into this exit status
+        typer.echo("interrupted", err=True)
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":

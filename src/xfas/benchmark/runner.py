@@ -1,0 +1,383 @@
+"""The X-FAS benchmark runner: every explainer (and SPED) on every scored image, scored
+against its evidence masks and stored so a run can stop and resume.
+
+A run goes: load the model -> record or check the configuration -> scan the data (which images,
+which masks, problems) -> calibrate the SPED assignment (``sped-matched`` only) -> compute the
+work units not yet done, each (image batch, methods), in this process, a process pool or on
+Dask -> write Table I (Markdown, CSV, JSON) from the store.
+
+The benchmark's defaults are fixed before any number is seen (top 30 % of pixels, IoU and
+nIoU, every method with its default settings) so that it is not tuned toward one method.
+
+Example:
+    >>> config = BenchmarkConfig(data="xfas-bench", model="runs/cnn", methods="gradcam,rise")
+    >>> run = run_benchmark(config, "runs/bench")
+    >>> run.results["table"]["gradcam"]["photo_edge"]["niou"]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import warnings
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from xfas import __version__
+from xfas.benchmark.figures import write_grid_inputs, write_map
+from xfas.benchmark.parallel import Executor
+from xfas.benchmark.scan import AUTO, scan_benchmark
+from xfas.benchmark.scoring import (CALIBRATE, SPED, SPED_MATCHED, Unit, UnitImage, WorkerSpec,
+                                    compute_calibration, compute_unit, context, method_groups)
+from xfas.benchmark.store import DB_NAME, ImageRecord, RunStore
+from xfas.benchmark.tables import markdown_table, write_tables
+from xfas.errors import XfasError
+from xfas.progress import progress_bar
+
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class BenchmarkConfig:
+    """What a run computes. Everything here except ``device``, ``assets`` and ``progress``
+    is part of the stored configuration a resumed run must match.
+
+    Args:
+        data: folder in the benchmark layout (``images/``, ``masks/<evidence>/``, manifest).
+        model: a checkpoint, a training run folder or ``minifasnet-v2`` / ``minifasnet-v1se``.
+        concepts: a SPED concept bank; adds ``sped`` and ``sped-matched`` to "all".
+        methods: "all", a comma-separated string or a list of explainer names.
+        split: the split scored ("auto": "test" when the manifest has splits, else all
+            images; "all" or None: all images).
+        calibration_split: where SPED's concept-to-evidence assignment is made.
+        calibration_fraction: without splits, the seeded share set aside for calibration.
+        limit: at most this many scored (and calibration) images.
+        seed: every random choice (tie-breaking, explainers, splits).
+        fraction: share of top pixels binarised for IoU / nIoU (the benchmark's 30 %).
+        faithfulness: compute deletion / insertion AUC; ``steps`` of their curves.
+        batch_size: explainers' batch (images, or perturbed inputs per forward pass).
+        unit_size: images per work unit (what a resumed run may recompute).
+        layer: target layer of layer methods (None: the model's default).
+        method_options: {method: {option: value}} passed to that explainer.
+        grid_images: images kept for the report's grid.
+    """
+
+    data: str
+    model: str
+    concepts: str | None = None
+    methods: str | Sequence[str] = ALL
+    split: str | None = AUTO
+    calibration_split: str = "val"
+    calibration_fraction: float = 0.2
+    limit: int | None = None
+    seed: int = 0
+    fraction: float = 0.3
+    faithfulness: bool = True
+    steps: int = 32
+    batch_size: int = 64
+    unit_size: int = 16
+    layer: str | None = None
+    method_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    grid_images: int = 8
+    grid_side: int = 128
+    device: str = "cpu"
+    assets: str | None = None
+
+
+@dataclass
+class BenchmarkRun:
+    """What ``run_benchmark`` did: the run folder, its results, and how many units it
+    computed now versus found already done."""
+
+    out: Path
+    results: dict[str, Any]
+    units_total: int
+    units_computed: int
+    executor: str = "in process"
+
+    @property
+    def units_skipped(self) -> int:
+        return self.units_total - self.units_computed
+
+
+def resolve_methods(methods: str | Sequence[str], has_concepts: bool) -> list[str]:
+    """The method names of a run: "all" = every registered explainer (plus ``sped`` and
+    ``sped-matched`` with a concept bank); unknown names are an error listing the valid ones."""
+    from xfas.explain import available_explainers
+
+    valid = [n for n in available_explainers() if n not in (SPED, SPED_MATCHED)]
+    if has_concepts:
+        valid += [SPED, SPED_MATCHED]
+    names = ([n.strip() for n in methods.split(",") if n.strip()]
+             if isinstance(methods, str) else [str(n) for n in methods])
+    if names == [ALL]:
+        return valid
+    unknown = [n for n in names if n not in valid]
+    if not names or unknown:
+        hint = ("" if has_concepts else "; sped and sped-matched need a concept bank "
+                "(--concepts)")
+        raise XfasError(f"--methods {','.join(names)!r}: unknown {', '.join(unknown) or '(empty)'}"
+                        f"; valid names: {', '.join(valid)}, or 'all'{hint}")
+    return list(dict.fromkeys(names))
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def stored_config(config: BenchmarkConfig, methods: list[str], fingerprint: str) -> dict:
+    """The configuration recorded with the run and compared on resume (absolute paths, the
+    resolved methods, the model's fingerprint and the concept bank's digest)."""
+    stored = {k: v for k, v in asdict(config).items() if k not in ("device", "assets")}
+    stored["data"] = str(Path(config.data).resolve())
+    model_path = Path(config.model)
+    stored["model"] = str(model_path.resolve()) if model_path.exists() else config.model
+    stored["model_fingerprint"] = fingerprint
+    stored["methods"] = methods
+    stored["method_options"] = {k: dict(v) for k, v in config.method_options.items()}
+    if config.concepts is not None:
+        bank = Path(config.concepts)
+        if not bank.is_file():
+            raise XfasError(f"--concepts {bank}: no such concept bank file")
+        stored["concepts"] = str(bank.resolve())
+        stored["concepts_digest"] = _file_digest(bank)
+    stored["baselines"] = {"deletion": "zero", "insertion": "blur"}
+    return stored
+
+
+def versions() -> dict[str, str]:
+    """Versions of what produced the numbers."""
+    return {"xfas": __version__, "torch": torch.__version__, "numpy": np.__version__,
+            "python": platform.python_version()}
+
+
+def _check_config(config: BenchmarkConfig, methods: list[str]) -> None:
+    if not 0.0 < config.fraction < 1.0:
+        raise XfasError(f"fraction {config.fraction}: must be in (0, 1)")
+    for name, value in (("steps", config.steps), ("batch_size", config.batch_size),
+                        ("unit_size", config.unit_size)):
+        if not isinstance(value, int) or value < 1:
+            raise XfasError(f"{name} {value!r}: expected a positive integer")
+    if config.limit is not None and config.limit < 1:
+        raise XfasError(f"limit {config.limit}: expected a positive integer")
+    if SPED_MATCHED in config.method_options:
+        raise XfasError("options of sped-matched: give them to sped (sped.OPTION=VALUE); "
+                        "both scorings use one SPED explainer")
+    unknown = sorted(set(config.method_options) - set(methods))
+    if unknown:
+        raise XfasError(f"method options for {', '.join(unknown)}: not among the run's "
+                        f"methods ({', '.join(methods)})")
+
+
+def _config_difference(stored: dict, wanted: dict) -> str:
+    keys = sorted(k for k in stored.keys() | wanted.keys() if stored.get(k) != wanted.get(k))
+    return "; ".join(f"{k}: stored {stored.get(k)!r}, now {wanted.get(k)!r}" for k in keys)
+
+
+def run_benchmark(config: BenchmarkConfig, out: str | Path, resume: bool = False,
+                  workers: int = 1, dask: str | None = None, progress: bool = True,
+                  on_unit: Callable[[int], None] | None = None) -> BenchmarkRun:
+    """Run (or resume, or just re-tabulate) the benchmark into the folder ``out``.
+
+    A new ``out`` starts a run; an existing one with the same configuration continues it
+    (only units not yet done are computed, none when it is finished); one with another
+    configuration is an error. ``resume=True`` requires a run to exist.
+
+    Args:
+        workers: 1 = in this process; N = a local pool of N processes.
+        dask: "local" or "tcp://HOST:PORT" to compute the units on Dask instead.
+        on_unit: called with the number of units computed so far after each unit is stored
+            (a hook for progress reports and for tests that interrupt a run).
+
+    Returns:
+        a ``BenchmarkRun``; the tables are in ``out`` (results.json, table.md, table.csv,
+        scores.csv) and the scores in ``out/results.sqlite``.
+    """
+    from xfas.models import load_model
+
+    out = Path(out)
+    if resume and not (out / DB_NAME).is_file():
+        raise XfasError(f"--resume {out}: no run to resume there (no {DB_NAME})")
+    if not Path(config.data).is_dir():
+        raise XfasError(f"--data {config.data}: folder not found")
+    model = load_model(config.model, device=config.device, assets=config.assets)
+    fingerprint = model.fingerprint()
+    methods = resolve_methods(config.methods, config.concepts is not None)
+    _check_config(config, methods)
+    wanted = stored_config(config, methods, fingerprint)
+    with RunStore(out / DB_NAME) as store:
+        info = store.run_info()
+        if info is None and resume:
+            raise XfasError(f"--resume {out}: no run to resume there (the database is empty)")
+        if info is not None and info["config"] != wanted:
+            raise XfasError(f"{out}: a run exists with another configuration; use --resume "
+                            f"with the same options or another --out "
+                            f"({_config_difference(info['config'], wanted)})")
+        # workers elsewhere (a pool, Dask) get absolute paths
+        spec = WorkerSpec(model=wanted["model"], fingerprint=fingerprint, device=config.device,
+                          assets=config.assets, concepts=wanted.get("concepts"),
+                          layer=config.layer, seed=config.seed, fraction=config.fraction,
+                          faithfulness=config.faithfulness, steps=config.steps,
+                          batch_size=config.batch_size, method_options=wanted["method_options"],
+                          grid_side=config.grid_side)
+        context(spec, model)  # this process reuses the model just loaded
+        if not store.has_images():
+            _scan(config, wanted["data"], model, methods, store, out, progress)
+        if info is None:  # recorded once the data are known to be usable
+            store.init_run(wanted, fingerprint, versions())
+        if config.concepts is not None:
+            concept_figure(config.concepts, out)
+        scored = store.images("scored")
+        executor = Executor(workers, dask)
+        with executor:
+            assignment = (_calibrate(config, spec, store, executor, progress)
+                          if SPED_MATCHED in methods else {})
+            spec = replace(spec, assignment=assignment,
+                           grid=frozenset(r.name for r in scored[:config.grid_images]))
+            units = plan_units(scored, method_groups(methods, model, spec), config.unit_size)
+            done = store.done()
+            todo = [u for u in units if not all(p in done for p in u.pairs)]
+            computed = _compute(todo, len(units), spec, store, executor, out, progress, on_unit)
+        results = write_tables(out, store)
+    return BenchmarkRun(out, results, len(units), computed, executor.describe())
+
+
+def _compute(todo: Sequence[Unit], total: int, spec: WorkerSpec, store: RunStore,
+             executor: Executor, out: Path, progress: bool,
+             on_unit: Callable[[int], None] | None) -> int:
+    """Compute the units still to do, storing each result (and its grid maps) as it comes;
+    returns how many were computed. Ctrl-C keeps every unit stored so far."""
+    computed = 0
+    with progress_bar(progress) as bar:
+        task = bar.add_task(f"benchmark ({executor.describe()})", total=total,
+                            completed=total - len(todo))
+        try:
+            for _, result in executor.imap(compute_unit, spec, todo):
+                for (image, method), thumbnail in result.maps.items():
+                    write_map(out, image, method, thumbnail)
+                store.write_unit(result.rows, result.done)
+                computed += 1
+                bar.advance(task)
+                if on_unit is not None:
+                    on_unit(computed)
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(
+                f"{computed} unit(s) saved in {out}; continue with `xfas benchmark --out {out} "
+                "--resume` and the same options") from None
+    return computed
+
+
+def plan_units(records: Sequence[ImageRecord], groups: Sequence[tuple[str, ...]],
+               unit_size: int) -> list[Unit]:
+    """Units of ``unit_size`` images (in name order) x each method group: the same units for
+    the same configuration, so a resumed run computes exactly what was missing."""
+    items = [UnitImage(r.name, r.path, tuple(sorted(r.masks.items())), r.face_box)
+             for r in records]
+    batches = [tuple(items[i:i + unit_size]) for i in range(0, len(items), unit_size)]
+    return [Unit(batch, group) for batch in batches for group in groups]
+
+
+def _scan(config: BenchmarkConfig, data: str, model: Any, methods: list[str],
+          store: RunStore, out: Path, progress: bool) -> None:
+    """Choose and check the images, store them with the problems, keep the grid's inputs."""
+    from xfas.data.datasets.benchmark import _read_mask
+    from xfas.data.image_io import load_image
+
+    detector = None
+    if model.crop_scale is not None:
+        from xfas.data.face import FaceDetector
+        detector = FaceDetector.from_assets(config.assets)
+    result = scan_benchmark(data, config.split, config.calibration_split,
+                            SPED_MATCHED in methods, config.calibration_fraction, config.limit,
+                            config.seed, detector, progress)
+    if not result.scored:
+        raise XfasError(f"--data {config.data}: no image to score in "
+                        f"{result.info['scored_split']} ({len(result.problems)} problem(s) "
+                        "found; see the warnings)")
+    entries = [(r.name, load_image(r.path), {e: _read_mask(Path(p)) for e, p in r.masks.items()})
+               for r in result.scored[:config.grid_images]]
+    write_grid_inputs(out, entries, config.grid_side)
+    store.write_scan(result.scored + result.calibration, result.problems, result.info)
+
+
+def concept_figure(bank_path: str, out: Path) -> None:
+    """Draw the bank's concepts' top crops (SPED's Fig. 4) into the run's figures, once; a
+    bank without crops gets none (the report says so)."""
+    from xfas.benchmark.figures import CONCEPTS_FIGURE, FIGURES
+    from xfas.sped.bank import ConceptBank
+    from xfas.sped.figures import crop_grid_figure
+
+    target = out / FIGURES / CONCEPTS_FIGURE
+    if target.is_file():
+        return
+    bank = ConceptBank.load(bank_path)
+    if bank.top_crops is not None:
+        crop_grid_figure(bank, target)
+
+
+def _calibrate(config: BenchmarkConfig, spec: WorkerSpec, store: RunStore, executor: Executor,
+               progress: bool) -> dict[str, int]:
+    """The SPED concept assigned to each evidence type: the one with the highest mean IoU on
+    the calibration images (ties: the lower index). Stored, so it is made once per run."""
+    stored = store.get_meta("sped_assignment")
+    if stored is not None:
+        return {e: int(a["concept"]) for e, a in stored.items()}
+    records = store.images("calibration")
+    units = plan_units(records, [(CALIBRATE,)], config.unit_size)
+    rows: list[tuple[str, str, int, float]] = []
+    names: list[str] = []
+    with progress_bar(progress) as bar:
+        task = bar.add_task("SPED calibration", total=len(units))
+        for _, result in executor.imap(compute_calibration, spec, units):
+            rows += result.rows
+            names = result.names
+            bar.advance(task)
+    assignment, matrix = assign_concepts(rows, names)
+    store.set_meta("sped_calibration", {"images": [r.name for r in records], "mean_iou": matrix,
+                                        "names": names})
+    store.set_meta("sped_assignment", assignment)
+    return {e: int(a["concept"]) for e, a in assignment.items()}
+
+
+def assign_concepts(rows: Sequence[tuple[str, str, int, float]], names: Sequence[str]
+                    ) -> tuple[dict[str, dict[str, Any]], dict[str, list[float | None]]]:
+    """(assignment, mean IoU matrix) from calibration rows (image, evidence, concept, IoU):
+    each evidence type gets the concept with the highest mean IoU over the images with that
+    mask; ties go to the lower concept index; NaN IoUs are left out of means."""
+    by_evidence: dict[str, dict[int, list[float]]] = {}
+    for _, evidence, concept, value in rows:
+        by_evidence.setdefault(evidence, {}).setdefault(int(concept), []).append(value)
+    assignment: dict[str, dict[str, Any]] = {}
+    matrix: dict[str, list[float | None]] = {}
+    for evidence in sorted(by_evidence):
+        per_concept = by_evidence[evidence]
+        count = len(names) if names else max(per_concept) + 1
+        means = np.full(count, -np.inf)
+        for concept, values in per_concept.items():
+            finite = [v for v in values if not np.isnan(v)]
+            if finite:
+                means[concept] = float(np.mean(finite))
+        matrix[evidence] = [None if np.isinf(v) else float(v) for v in means]
+        if np.isinf(means).all():
+            warnings.warn(f"SPED calibration: no usable IoU for {evidence}; sped-matched does "
+                          "not score it", stacklevel=2)
+            continue
+        best = int(np.argmax(means))  # the first maximum: ties go to the lower index
+        assignment[evidence] = {
+            "concept": best, "name": names[best] if best < len(names) else f"concept {best + 1}",
+            "calibration_iou": float(means[best]), "n": len(per_concept[best])}
+    return assignment, matrix
+
+
+def print_summary(run: BenchmarkRun) -> str:
+    """A short text for the command line: what was computed, and Table I."""
+    return (f"{run.units_computed} unit(s) computed, {run.units_skipped} already done "
+            f"({run.executor}); results in {run.out}\n\n{markdown_table(run.results)}")

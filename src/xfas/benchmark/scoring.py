@@ -1,0 +1,297 @@
+"""The work of one benchmark unit, run in whatever process computes it (the parent, a pool
+worker or a Dask worker): load a batch of images, explain them with one method (or a group that
+shares a pass), map the maps back onto the images, and score them.
+
+A unit is (image batch, methods). Its result is plain data (score rows, done marks and the few
+small maps the report's grid shows), returned to the parent, which alone writes the store.
+
+Scores per image, method and evidence type with a mask: IoU, nIoU and the pointing game of the
+map in image coordinates (crop models' maps are zero outside the crop, ``CropGeometry``).
+Faithfulness per image and method, on the model's input: deletion and insertion AUC of the
+spoof probability (RISE), with the baselines of RISE (zero for deletion, blur for insertion).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from xfas.benchmark.figures import map_thumbnail
+from xfas.benchmark.metrics import curve_auc, iou, niou, perturbation_curves, pointing_game
+from xfas.benchmark.store import IMAGE_EVIDENCE, Row
+from xfas.data.datasets.benchmark import _read_mask
+from xfas.data.image_io import load_image
+from xfas.errors import XfasError
+
+SPED, SPED_MATCHED = "sped", "sped-matched"
+LOCALISATION = ("iou", "niou", "pointing_game")
+FAITHFULNESS = ("deletion_auc", "insertion_auc")
+DELETION_BASELINE, INSERTION_BASELINE = "zero", "blur"
+CALIBRATE = "calibrate"  # the pseudo-method of calibration units
+
+
+@dataclass(frozen=True)
+class UnitImage:
+    """What a worker needs to score one image: its file, usable masks and face box."""
+
+    name: str
+    path: str
+    masks: tuple[tuple[str, str], ...]  # (evidence, mask file)
+    face_box: tuple[int, int, int, int] | None = None
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A batch of images and the methods run on them together."""
+
+    images: tuple[UnitImage, ...]
+    methods: tuple[str, ...]
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        """The (image, method) pairs this unit finishes."""
+        return [(image.name, method) for image in self.images for method in self.methods]
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """Everything a worker needs besides the unit; picklable, sent once per task."""
+
+    model: str
+    fingerprint: str
+    device: str = "cpu"
+    assets: str | None = None
+    concepts: str | None = None
+    layer: str | None = None
+    seed: int = 0
+    fraction: float = 0.3
+    faithfulness: bool = True
+    steps: int = 32
+    batch_size: int = 64
+    method_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    assignment: Mapping[str, int] = field(default_factory=dict)  # evidence -> SPED concept
+    grid: frozenset[str] = frozenset()  # images whose maps the report's grid shows
+    grid_side: int = 128
+    single_thread: bool = False  # pool and Dask workers: one torch thread each
+
+
+@dataclass
+class UnitResult:
+    """Score rows, done marks, and grid maps {(image, method): uint8 (h, w)}."""
+
+    rows: list[Row]
+    done: list[tuple[str, str]]
+    maps: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+
+
+@dataclass
+class CalibrationResult:
+    """IoU of every SPED concept map against every mask of the calibration images."""
+
+    rows: list[tuple[str, str, int, float]]  # (image, evidence, concept, IoU)
+    names: list[str]
+
+
+# --- the model and explainers of this process ----------------------------------------------
+
+class WorkerContext:
+    """The model (checked against the run's fingerprint) and explainers, made once per
+    process and reused by every unit it computes."""
+
+    def __init__(self, spec: WorkerSpec, model: torch.nn.Module | None = None) -> None:
+        from xfas.models import load_model
+
+        if spec.single_thread:
+            torch.set_num_threads(1)
+        self.model = model if model is not None else load_model(spec.model, device=spec.device,
+                                                                assets=spec.assets)
+        found = self.model.fingerprint()
+        if found != spec.fingerprint:
+            raise XfasError(f"model {spec.model!r}: fingerprint {found} differs from the run's "
+                            f"{spec.fingerprint}; the weights changed since the run started")
+        self.spec = spec
+        self._explainers: dict[str, Any] = {}
+
+    def explainer(self, name: str, spec: WorkerSpec) -> Any:
+        """The explainer ``name`` with the run's settings (cached)."""
+        options = dict(spec.method_options.get(name, {}))
+        key = json.dumps([name, spec.layer, spec.seed, spec.batch_size, options],
+                         sort_keys=True, default=str)
+        if key not in self._explainers:
+            self._explainers[key] = make_explainer(name, self.model, spec)
+        return self._explainers[key]
+
+
+_CONTEXT: list[tuple[tuple, WorkerContext]] = []
+
+
+def context(spec: WorkerSpec, model: torch.nn.Module | None = None) -> WorkerContext:
+    """This process's context for ``spec``'s model (one at a time); ``model``, when given,
+    is used instead of loading it again."""
+    key = (spec.model, spec.fingerprint, spec.device, spec.assets, spec.concepts,
+           spec.single_thread)
+    if not _CONTEXT or _CONTEXT[0][0] != key or (model is not None
+                                                   and _CONTEXT[0][1].model is not model):
+        _CONTEXT[:] = [(key, WorkerContext(spec, model))]
+    return _CONTEXT[0][1]
+
+
+def make_explainer(name: str, model: torch.nn.Module, spec: WorkerSpec) -> Any:
+    """``create_explainer`` with the run's layer, seed, batch size and options; SPED's gets
+    the concept bank."""
+    from xfas.explain import create_explainer
+
+    options = dict(spec.method_options.get(name, {}))
+    if name in (SPED, SPED_MATCHED):
+        if spec.concepts is None:
+            raise XfasError(f"method {name!r}: needs a concept bank (--concepts)")
+        sped_options = {"progress": False, **spec.method_options.get(SPED, {})}
+        return create_explainer(SPED, model, seed=spec.seed,  # the bank knows its layer
+                                batch_size=spec.batch_size, concepts=spec.concepts,
+                                **sped_options)
+    options.setdefault("progress", False)
+    return create_explainer(name, model, layer=spec.layer, seed=spec.seed,
+                            batch_size=spec.batch_size, **options)
+
+
+def shares_cam_pass(name: str, explainer: Any, spec: WorkerSpec) -> bool:
+    """Whether method ``name`` joins the gradient CAMs' single pass (``explain_many``): a
+    gradient CAM without options of its own."""
+    from xfas.explain import GradientCAM
+
+    return not spec.method_options.get(name) and isinstance(explainer, GradientCAM)
+
+
+def method_groups(methods: Sequence[str], model: torch.nn.Module,
+                  spec: WorkerSpec) -> list[tuple[str, ...]]:
+    """Methods grouped as units run them: the gradient CAMs together (one pass), SPED's two
+    scorings together (one concept explanation), every other method alone."""
+    sped = tuple(m for m in methods if m in (SPED, SPED_MATCHED))
+    cams = tuple(m for m in methods if m not in sped
+                 and shares_cam_pass(m, make_explainer(m, model, spec), spec))
+    groups: list[tuple[str, ...]] = [cams] if cams else []
+    groups += [(m,) for m in methods if m not in cams and m not in sped]
+    return groups + ([sped] if sped else [])
+
+
+# --- computing a unit ----------------------------------------------------------------------
+
+@dataclass
+class _Loaded:
+    item: UnitImage
+    masks: dict[str, np.ndarray]
+    geometry: Any
+
+
+def _load(model: Any, images: Sequence[UnitImage]) -> tuple[torch.Tensor, list[_Loaded]]:
+    """The model's input batch of ``images`` and each image's masks and geometry."""
+    from xfas.explain.base import model_device
+
+    tensors, loaded = [], []
+    for item in images:
+        rgb = load_image(item.path)
+        tensor, geometry = model.preprocess(rgb, item.face_box)
+        tensors.append(tensor)
+        loaded.append(_Loaded(item, {e: _read_mask(p) for e, p in item.masks}, geometry))
+    return torch.stack(tensors).to(model_device(model)), loaded
+
+
+def _explain(ctx: WorkerContext, spec: WorkerSpec, methods: Sequence[str],
+             batch: torch.Tensor) -> dict[str, torch.Tensor]:
+    """{method: maps (N, S, S)} on the model input; ``sped-matched``: (N, K, S, S)."""
+    from xfas.explain import explain_many
+
+    cams = [m for m in methods if m not in (SPED, SPED_MATCHED)
+            and shares_cam_pass(m, ctx.explainer(m, spec), spec)]
+    maps: dict[str, torch.Tensor] = {}
+    if cams:
+        maps.update(explain_many(ctx.model, batch, cams, target="spoof", layer=spec.layer,
+                                 seed=spec.seed, batch_size=spec.batch_size))
+    if SPED in methods or SPED_MATCHED in methods:
+        explanation = ctx.explainer(SPED, spec).explain_concepts(batch)
+        maps[SPED] = explanation.combined
+        maps[SPED_MATCHED] = explanation.maps
+    for method in methods:
+        if method not in maps:
+            maps[method] = ctx.explainer(method, spec).explain(batch, target="spoof")
+    return {m: maps[m].detach().float().cpu() for m in methods}
+
+
+def localisation_rows(image: str, method: str, evidence: str, mask: np.ndarray,
+                      full_map: torch.Tensor, fraction: float, seed: int) -> list[Row]:
+    """IoU, nIoU (top ``fraction`` pixels) and pointing game of one map against one mask."""
+    return [(image, method, evidence, "iou", iou(mask, full_map, fraction, seed)),
+            (image, method, evidence, "niou", niou(mask, full_map, fraction, seed)),
+            (image, method, evidence, "pointing_game", pointing_game(mask, full_map, seed))]
+
+
+def faithfulness_rows(model: Any, batch: torch.Tensor, maps: torch.Tensor,
+                      names: Sequence[str], method: str, spec: WorkerSpec) -> list[Row]:
+    """Deletion and insertion AUC of the spoof probability, per image, on the model input."""
+    def score(x: torch.Tensor) -> torch.Tensor:
+        return model.spoof_probability(model(x))
+
+    rows: list[Row] = []
+    for metric, mode, baseline in (("deletion_auc", "deletion", DELETION_BASELINE),
+                                   ("insertion_auc", "insertion", INSERTION_BASELINE)):
+        fractions, curves = perturbation_curves(score, batch, maps.to(batch.device), mode,
+                                                spec.steps, baseline, spec.batch_size,
+                                                spec.seed, progress=False)
+        aucs = np.atleast_1d(curve_auc(fractions, curves))
+        rows += [(name, method, IMAGE_EVIDENCE, metric, float(v)) for name, v in zip(names, aucs)]
+    return rows
+
+
+def compute_unit(spec: WorkerSpec, unit: Unit) -> UnitResult:
+    """Scores of every image x method of ``unit`` (see the module docstring)."""
+    ctx = context(spec)
+    batch, loaded = _load(ctx.model, unit.images)
+    maps = _explain(ctx, spec, unit.methods, batch)
+    rows: list[Row] = []
+    grid: dict[tuple[str, str], np.ndarray] = {}
+    for index, image in enumerate(loaded):
+        name = image.item.name
+        for method in unit.methods:
+            if method == SPED_MATCHED:
+                shown = None
+                for evidence, mask in image.masks.items():
+                    if evidence not in spec.assignment:
+                        continue
+                    full = image.geometry.to_image(maps[method][index, spec.assignment[evidence]])
+                    rows += localisation_rows(name, method, evidence, mask, full,
+                                              spec.fraction, spec.seed)
+                    shown = full if shown is None else shown
+            else:
+                shown = image.geometry.to_image(maps[method][index])
+                for evidence, mask in image.masks.items():
+                    rows += localisation_rows(name, method, evidence, mask, shown,
+                                              spec.fraction, spec.seed)
+            if name in spec.grid and shown is not None:
+                grid[(name, method)] = map_thumbnail(shown.numpy(), spec.grid_side)
+    if spec.faithfulness:
+        names = [image.item.name for image in loaded]
+        for method in unit.methods:
+            if method != SPED_MATCHED:
+                rows += faithfulness_rows(ctx.model, batch, maps[method], names, method, spec)
+    return UnitResult(rows, unit.pairs, grid)
+
+
+def compute_calibration(spec: WorkerSpec, unit: Unit) -> CalibrationResult:
+    """IoU of each SPED concept's map (image coordinates) against each mask of the unit's
+    calibration images: what the assignment of concepts to evidence types is made from."""
+    ctx = context(spec)
+    batch, loaded = _load(ctx.model, unit.images)
+    explanation = ctx.explainer(SPED, spec).explain_concepts(batch)
+    concept_maps = explanation.maps.detach().float().cpu()
+    rows = []
+    for index, image in enumerate(loaded):
+        full = image.geometry.to_image(concept_maps[index])  # (K, H, W)
+        for evidence, mask in image.masks.items():
+            for concept in range(full.shape[0]):
+                rows.append((image.item.name, evidence, concept,
+                             iou(mask, full[concept], spec.fraction, spec.seed)))
+    return CalibrationResult(rows, list(explanation.names))

@@ -1,0 +1,97 @@
+"""The names of the explainers and how to make them; ``explain_many`` runs several at once,
+sharing one forward/backward pass among the gradient CAMs of the same layer."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+from xfas.errors import XfasError
+from xfas.explain.ablationcam import AblationCAM
+from xfas.explain.base import Explainer, Target, evaluating, normalize_maps
+from xfas.explain.cam import GradientCAM, layer_cams
+from xfas.explain.eigencam import EigenCAM, EigenGradCAM
+from xfas.explain.gradcam import GradCAM, GradCAMPlusPlus, HiResCAM, LayerCAM, XGradCAM
+from xfas.explain.lime import LIME
+from xfas.explain.randomcam import RandomCAM
+from xfas.explain.rise import RISE
+from xfas.explain.scorecam import ScoreCAM
+from xfas.explain.shap import KernelSHAP
+from xfas.explain.sped import SPEDExplainer
+
+Factory = Callable[..., Explainer]  # factory(model, layer=..., seed=..., batch_size=..., **options)
+
+_REGISTRY: dict[str, Factory] = {}
+
+
+def register(name: str, factory: Factory, overwrite: bool = False) -> None:
+    """Make ``create_explainer(name, ...)`` call ``factory(model, layer=, seed=, batch_size=,
+    **options)``; registering a taken name needs ``overwrite=True``."""
+    if not name or not isinstance(name, str):
+        raise XfasError(f"explainer name {name!r}: expected a non-empty string")
+    if name in _REGISTRY and not overwrite:
+        raise XfasError(f"explainer {name!r}: already registered")
+    _REGISTRY[name] = factory
+
+
+def available_explainers() -> list[str]:
+    """The registered explainer names, in registration order."""
+    return list(_REGISTRY)
+
+
+def create_explainer(name: str, model: nn.Module, layer: str | None = None, seed: int = 0,
+                     batch_size: int = 64, **options) -> Explainer:
+    """The explainer ``name`` for ``model``; options go to its constructor (e.g. ``n_masks``
+    for RISE, ``progress=False``). An unknown name is an error that lists the valid ones."""
+    if name not in _REGISTRY:
+        raise XfasError(f"explainer {name!r}: unknown; valid names: "
+                        f"{', '.join(available_explainers())}")
+    factory = _REGISTRY[name]
+    try:
+        inspect.signature(factory).bind(model, layer=layer, seed=seed, batch_size=batch_size,
+                                        **options)
+    except TypeError as error:
+        raise XfasError(f"explainer {name!r}: bad options {sorted(options)}: {error}") from None
+    return factory(model, layer=layer, seed=seed, batch_size=batch_size, **options)
+
+
+def explain_many(model: nn.Module, images: torch.Tensor, methods: Sequence[str],
+                 target: Target = "spoof", layer: str | None = None, seed: int = 0,
+                 batch_size: int = 64, **options) -> dict[str, torch.Tensor]:
+    """{name: maps (N, H, W)} for each method; the gradient CAMs (gradcam, gradcam++,
+    xgradcam, hirescam, layercam, eigencam, eigengradcam, randomcam) share one forward and one
+    backward pass per batch, so five of them cost about one. Options go to every method that
+    is not a gradient CAM."""
+    explainers = {name: create_explainer(name, model, layer, seed, batch_size,
+                                         **({} if _is_cam(name) else options))
+                  for name in methods}
+    cams = {name: e for name, e in explainers.items() if isinstance(e, GradientCAM)}
+    results: dict[str, torch.Tensor] = {}
+    if cams:
+        checked = next(iter(cams.values())).checked(images)
+        by_layer: dict[str, dict[str, GradientCAM]] = {}
+        for name, explainer in cams.items():
+            by_layer.setdefault(explainer.layer, {})[name] = explainer
+        with evaluating(model):
+            for layer_name, group in by_layer.items():
+                raw = layer_cams(model, layer_name, checked, target, list(group.values()),
+                                 batch_size)
+                for name, maps in zip(group, raw):
+                    results[name] = normalize_maps(maps, tuple(checked.shape[-2:]))
+    for name, explainer in explainers.items():
+        if name not in results:
+            results[name] = explainer.explain(images, target)
+    return {name: results[name] for name in methods}
+
+
+def _is_cam(name: str) -> bool:
+    factory = _REGISTRY.get(name)
+    return isinstance(factory, type) and issubclass(factory, GradientCAM)
+
+
+for _class in (GradCAM, GradCAMPlusPlus, EigenGradCAM, AblationCAM, RandomCAM, RISE, LIME,
+               KernelSHAP, EigenCAM, LayerCAM, ScoreCAM, HiResCAM, XGradCAM, SPEDExplainer):
+    register(_class.name, _class)

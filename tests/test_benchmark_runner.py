@@ -1,0 +1,438 @@
+"""The benchmark runner: the results.json contract, tables equal to the stored per-image rows,
+an oracle explainer scored against hand-computed IoU, resume after an interruption or a
+kill, problems in the data counted, and the same results in process, in a process pool and
+on a local Dask cluster.
+
+The data are built here: 64x64 spoof images whose photo_edge evidence is painted with red
+250 and clutching_hand with green 250 on a dark background, so an explainer that reads the
+red channel (``RedOracle``) returns exactly the photo_edge mask: its nIoU must be 1 and its
+IoU min(k, y) / max(k, y) with k = round(0.3 * 4096) selected and y mask pixels.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from xfas.benchmark import BenchmarkConfig, resolve_methods, run_benchmark
+from xfas.benchmark.runner import assign_concepts
+from xfas.benchmark.scan import carve, scan_benchmark
+from xfas.errors import XfasError
+from xfas.explain import Explainer, available_explainers, register
+from xfas.models import build_model, save_model
+
+SIZE = 64
+K_SELECTED = math.floor(0.3 * SIZE * SIZE + 0.5)  # 1229 pixels in the top 30 %
+# photo_edge boxes (y0, y1, x0, x1): small, medium, and one larger than 30 % of the image
+BOXES = [(4, 24, 6, 22), (30, 60, 10, 40), (0, 48, 0, 40), (10, 30, 30, 60),
+         (40, 62, 2, 50), (20, 40, 20, 40)]
+HAND = (50, 64, 40, 64)
+
+
+class RedOracle(Explainer):
+    """A test-only explainer whose map is the red-painted pixels: the photo_edge mask."""
+
+    name = "oracle"
+
+    def attribute(self, images: torch.Tensor, target) -> torch.Tensor:
+        return (images[:, 0] > 0.9).float()
+
+
+def make_benchmark(root: Path, n_test: int = 6, n_val: int = 2, seed: int = 0
+                   ) -> dict[str, dict[str, np.ndarray]]:
+    """Write a benchmark folder (images, masks, manifest with splits); returns the masks."""
+    rng = np.random.default_rng(seed)
+    manifest: dict = {"images": {}}
+    masks: dict[str, dict[str, np.ndarray]] = {}
+    for index in range(n_test + n_val + 1):
+        live = index == n_test + n_val
+        name = "live0" if live else (f"t{index}" if index < n_test else f"v{index - n_test}")
+        image = rng.integers(20, 60, (SIZE, SIZE, 3), dtype=np.uint8)
+        entry = {"label": "live" if live else "spoof", "attack": "live" if live else "print",
+                 "split": "test" if index < n_test or live else "val", "evidence": []}
+        masks[name] = {}
+        if not live:
+            y0, y1, x0, x1 = BOXES[index % len(BOXES)]
+            edge = np.zeros((SIZE, SIZE), bool)
+            edge[y0:y1, x0:x1] = True
+            image[edge, 0] = 250
+            masks[name]["photo_edge"] = edge
+            if index % 2 == 0:
+                hand = np.zeros((SIZE, SIZE), bool)
+                hand[HAND[0]:HAND[1], HAND[2]:HAND[3]] = True
+                hand &= ~edge
+                image[hand, 1] = 250
+                masks[name]["clutching_hand"] = hand
+        for evidence, mask in masks[name].items():
+            folder = root / "masks" / evidence
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(mask.astype(np.uint8) * 255).save(folder / f"{name}.png")
+            entry["evidence"].append(evidence)
+        (root / "images").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(root / "images" / f"{name}.png")
+        manifest["images"][name] = entry
+    (root / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return masks
+
+
+def make_checkpoint(path: Path) -> Path:
+    """An untrained seed CNN saved as a checkpoint (explaining it exercises the machinery)."""
+    torch.manual_seed(0)
+    return save_model(build_model("cnn").eval(), path)
+
+
+def db_rows(run: Path) -> dict[tuple, float | None]:
+    with sqlite3.connect(run / "results.sqlite") as db:
+        return {row[:4]: row[4] for row in db.execute("SELECT * FROM scores")}
+
+
+@pytest.fixture(scope="module")
+def oracle():
+    register(RedOracle.name, RedOracle, overwrite=True)
+    yield RedOracle.name
+    from xfas.explain import registry
+    registry._REGISTRY.pop(RedOracle.name, None)
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory, oracle):
+    """A benchmark folder, a checkpoint, and a finished reference run."""
+    root = tmp_path_factory.mktemp("bench")
+    masks = make_benchmark(root / "data")
+    model = make_checkpoint(root / "model.safetensors")
+    config = BenchmarkConfig(data=str(root / "data"), model=str(model),
+                             methods=f"gradcam,randomcam,{oracle}", steps=2, unit_size=3)
+    run = run_benchmark(config, root / "run", progress=False)
+    return {"root": root, "masks": masks, "config": config, "run": run, "out": root / "run"}
+
+
+def test_results_json_contract(bench) -> None:
+    results = json.loads((bench["out"] / "results.json").read_text())
+    assert set(results["table"]) == {"gradcam", "randomcam", "oracle"}
+    for method, cells in results["table"].items():
+        assert set(cells) == {"photo_edge", "clutching_hand"}
+        for cell in cells.values():
+            assert isinstance(cell["iou"], float) and isinstance(cell["niou"], float)
+            assert isinstance(cell["n"], int)
+            assert cell["iou_ci"][0] <= cell["iou"] <= cell["iou_ci"][1]
+    # test split only: t0..t5 (six photo_edge, three clutching_hand); val and live not scored
+    assert results["table"]["gradcam"]["photo_edge"]["n"] == 6
+    assert results["table"]["gradcam"]["clutching_hand"]["n"] == 3
+    for key in ("faithfulness", "pointing_game", "mean", "problems", "config"):
+        assert key in results
+    assert set(results["faithfulness"]["gradcam"]) == {"deletion_auc", "insertion_auc", "n"}
+    assert results["faithfulness"]["gradcam"]["n"] == 6
+    images = {row[0] for row in db_rows(bench["out"])}
+    assert images == {f"t{i}" for i in range(6)}
+    for name in ("table.md", "table.csv", "scores.csv"):
+        assert (bench["out"] / name).stat().st_size > 0
+
+
+def test_table_is_the_mean_of_stored_rows(bench) -> None:
+    results = json.loads((bench["out"] / "results.json").read_text())
+    with sqlite3.connect(bench["out"] / "results.sqlite") as db:
+        sql = db.execute("SELECT method, evidence, metric, AVG(value), COUNT(value) FROM scores "
+                         "GROUP BY method, evidence, metric").fetchall()
+    checked = 0
+    for method, evidence, metric, mean, count in sql:
+        if metric in ("iou", "niou"):
+            assert results["table"][method][evidence][metric] == pytest.approx(mean, abs=1e-12)
+            assert results["table"][method][evidence]["n"] == count
+        elif metric == "pointing_game":
+            assert results["pointing_game"][method][evidence]["rate"] == pytest.approx(mean)
+        else:
+            assert evidence == "*"
+            assert results["faithfulness"][method][metric] == pytest.approx(mean, abs=1e-12)
+        checked += 1
+    assert checked == 3 * (2 * 3 + 2)  # methods x (evidence x metrics + 2 AUCs)
+    for method in results["methods"]:  # mean column: mean over evidence types
+        expected = np.mean([results["table"][method][e]["niou"]
+                            for e in ("photo_edge", "clutching_hand")])
+        assert results["mean"][method]["niou"] == pytest.approx(expected)
+
+
+def test_oracle_map_equal_to_mask_scores_niou_one(bench) -> None:
+    rows = db_rows(bench["out"])
+    for name, masks in bench["masks"].items():
+        if not name.startswith("t"):
+            continue
+        y = int(masks["photo_edge"].sum())
+        assert rows[(name, "oracle", "photo_edge", "niou")] == pytest.approx(1.0, abs=1e-12)
+        assert rows[(name, "oracle", "photo_edge", "iou")] == pytest.approx(
+            min(K_SELECTED, y) / max(K_SELECTED, y), abs=1e-12)
+        assert rows[(name, "oracle", "photo_edge", "pointing_game")] == 1.0
+    results = bench["run"].results
+    assert results["table"]["oracle"]["photo_edge"]["niou"] == pytest.approx(1.0)
+    assert results["table"]["oracle"]["photo_edge"]["niou_ci"] == pytest.approx([1.0, 1.0])
+    # the oracle does not mark the green hand: below perfect there
+    assert results["table"]["oracle"]["clutching_hand"]["niou"] < 0.5
+
+
+def test_finished_run_recomputes_nothing(bench) -> None:
+    again = run_benchmark(bench["config"], bench["out"], progress=False)
+    assert again.units_computed == 0 and again.units_skipped == bench["run"].units_total == 4
+    assert again.results["table"] == bench["run"].results["table"]
+    with pytest.raises(XfasError, match="another configuration"):
+        run_benchmark(BenchmarkConfig(**{**bench["config"].__dict__, "seed": 1}), bench["out"],
+                      progress=False)
+
+
+def test_interrupted_run_resumes_to_the_same_database(bench, tmp_path) -> None:
+    out = tmp_path / "run"
+
+    def stop_after_two(count: int) -> None:
+        if count == 2:
+            raise RuntimeError("simulated crash")
+
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_benchmark(bench["config"], out, progress=False, on_unit=stop_after_two)
+    assert len(db_rows(out)) > 0
+    resumed = run_benchmark(bench["config"], out, resume=True, progress=False)
+    assert resumed.units_computed == 2 and resumed.units_skipped == 2
+    assert db_rows(out) == db_rows(bench["out"])
+    assert resumed.results["table"] == bench["run"].results["table"]
+
+
+def test_resume_needs_a_run(bench, tmp_path) -> None:
+    with pytest.raises(XfasError, match="no run to resume"):
+        run_benchmark(bench["config"], tmp_path / "nothing", resume=True, progress=False)
+
+
+@pytest.mark.slow
+def test_killed_process_resumes_to_the_same_database(bench, tmp_path) -> None:
+    """A real SIGKILL in the middle of a run (after two stored units) loses nothing stored."""
+    out = tmp_path / "run"
+    config = bench["config"]
+    script = textwrap.dedent(f"""
+        import os, signal, sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from test_benchmark_runner import RedOracle
+        from xfas.explain import register
+        from xfas.benchmark import BenchmarkConfig, run_benchmark
+        register("oracle", RedOracle, overwrite=True)
+        def kill(count):
+            if count == 2:
+                os.kill(os.getpid(), signal.SIGKILL)
+        config = BenchmarkConfig(data={config.data!r}, model={config.model!r},
+                                 methods={config.methods!r}, steps=2, unit_size=3)
+        run_benchmark(config, {str(out)!r}, progress=False, on_unit=kill)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert done.returncode == -9, done.stderr
+    resumed = run_benchmark(config, out, resume=True, progress=False)
+    assert resumed.units_computed == 2
+    assert db_rows(out) == db_rows(bench["out"])
+
+
+def _write_mask(root: Path, evidence: str, name: str, mask: np.ndarray) -> Path:
+    path = root / "masks" / evidence / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(mask.astype(np.uint8) * 255).save(path)
+    return path
+
+
+def test_problems_are_counted_not_fatal(bench, tmp_path, oracle) -> None:
+    root = tmp_path / "data"
+    make_benchmark(root, n_test=4, n_val=0)
+    wrong = _write_mask(root, "photo_edge", "t0", np.ones((32, 48), bool))  # wrong size
+    (root / "images" / "t2.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    empty = _write_mask(root, "cut_hole", "t3", np.zeros((SIZE, SIZE), bool))
+    garbled = root / "masks" / "ipad_border" / "t3.png"
+    garbled.parent.mkdir(parents=True)
+    garbled.write_bytes(b"garbage, not an image")
+    config = BenchmarkConfig(data=str(root), model=bench["config"].model, methods=oracle,
+                             faithfulness=False)
+    with pytest.warns(UserWarning) as caught:
+        run = run_benchmark(config, tmp_path / "run", progress=False)
+    messages = " ".join(str(w.message) for w in caught)
+    for path in (wrong, empty, garbled, root / "images" / "t2.png"):
+        assert str(path) in messages
+    assert run.results["problems"] == {"empty_mask": 1, "mask_size": 1, "unreadable_image": 1,
+                                       "unreadable_mask": 1}
+    rows = db_rows(tmp_path / "run")
+    scored = {(image, evidence) for image, _, evidence, _ in rows}
+    # t0 keeps its readable hand mask, t3 its photo_edge; t2 is left out; t1 is whole
+    assert scored == {("t0", "clutching_hand"), ("t1", "photo_edge"), ("t3", "photo_edge")}
+
+
+def test_image_without_usable_mask_is_a_problem(tmp_path) -> None:
+    root = tmp_path / "data"
+    make_benchmark(root, n_test=2, n_val=0)
+    empty = _write_mask(root, "photo_edge", "t1", np.zeros((SIZE, SIZE), bool))
+    with pytest.warns(UserWarning) as caught:
+        result = scan_benchmark(root, progress=False)
+    messages = [str(w.message) for w in caught]
+    assert any(str(empty) in m and "no evidence pixel" in m for m in messages)
+    assert any("t1.png" in m and "no_usable_mask" in m for m in messages)
+    reasons = sorted(p.reason for p in result.problems)
+    assert reasons == ["empty_mask", "no_usable_mask"]
+    assert [r.name for r in result.scored] == ["t0"]
+
+
+def test_method_names() -> None:
+    plain = [n for n in available_explainers() if n not in ("sped", "sped-matched")]
+    assert resolve_methods("all", has_concepts=False) == plain
+    assert resolve_methods("all", has_concepts=True) == plain + ["sped", "sped-matched"]
+    assert resolve_methods("rise, gradcam,rise", False) == ["rise", "gradcam"]
+    with pytest.raises(XfasError, match="valid names: gradcam"):
+        resolve_methods("gradcam,nope", False)
+    with pytest.raises(XfasError, match="need a concept bank"):
+        resolve_methods("sped", False)
+
+
+def test_calibration_is_carved_without_splits(tmp_path) -> None:
+    kept, aside = carve([f"i{k}" for k in range(10)], 0.2, seed=3)
+    assert len(aside) == 2 and not set(kept) & set(aside) and len(kept) == 8
+    assert carve([f"i{k}" for k in range(10)], 0.2, seed=3) == (kept, aside)
+    root = tmp_path / "data"
+    make_benchmark(root, n_test=10, n_val=0)
+    (root / "manifest.json").unlink()  # no manifest: no splits
+    result = scan_benchmark(root, need_calibration=True, seed=3, progress=False)
+    scored = {r.name for r in result.scored}
+    calibration = {r.name for r in result.calibration}
+    assert len(calibration) == 2 and not scored & calibration
+    assert scored | calibration == {f"t{k}" for k in range(10)}
+    assert "set aside" in result.info["calibration"]
+
+
+def test_calibration_split_comes_from_the_manifest(bench) -> None:
+    result = scan_benchmark(bench["config"].data, need_calibration=True, progress=False)
+    assert [r.name for r in result.calibration] == ["v0", "v1"]
+    assert [r.name for r in result.scored] == [f"t{k}" for k in range(6)]
+
+
+def test_concept_assignment_takes_the_best_mean_and_the_lower_index_on_ties() -> None:
+    rows = [("a", "photo_edge", 0, 0.5), ("b", "photo_edge", 0, 0.3),
+            ("a", "photo_edge", 1, 0.4), ("b", "photo_edge", 1, 0.4),
+            ("a", "photo_edge", 2, 0.1), ("b", "photo_edge", 2, 0.2),
+            ("a", "hand", 0, 0.1), ("a", "hand", 1, 0.2), ("a", "hand", 2, 0.6)]
+    assignment, matrix = assign_concepts(rows, ["edge", "glare", "fingers"])
+    assert assignment["photo_edge"]["concept"] == 0  # 0.4 = 0.4: the lower index
+    assert assignment["photo_edge"]["calibration_iou"] == pytest.approx(0.4)
+    assert assignment["hand"] == {"concept": 2, "name": "fingers", "calibration_iou": 0.6,
+                                  "n": 1}
+    assert matrix["photo_edge"] == pytest.approx([0.4, 0.4, 0.15])
+
+
+@pytest.mark.slow
+def test_dask_and_process_pool_give_the_in_process_results(bench, tmp_path) -> None:
+    config = BenchmarkConfig(**{**bench["config"].__dict__, "methods": "gradcam,randomcam"})
+    reference = bench["run"].results
+    for name, options in (("dask", {"dask": "local"}), ("pool", {"workers": 2})):
+        run = run_benchmark(config, tmp_path / name, progress=False, **options)
+        assert run.units_computed == 2
+        for method in ("gradcam", "randomcam"):
+            assert run.results["table"][method] == reference["table"][method], name
+            assert run.results["faithfulness"][method] == reference["faithfulness"][method]
+        expected = {k: v for k, v in db_rows(bench["out"]).items() if k[1] != "oracle"}
+        assert db_rows(tmp_path / name) == expected
+
+
+@pytest.mark.slow
+def test_sped_single_map_and_matched_concepts(bench, tmp_path) -> None:
+    """SPED scored both ways; the assignment is made on the val split (never scored) and
+    equals the concept with the best mean IoU recomputed here from the bank's maps."""
+    try:
+        from xfas.sped import SPED
+    except ImportError as error:
+        pytest.skip(f"xfas.sped.SPED not available ({error})")
+    from xfas.benchmark import render_report
+    from xfas.benchmark.metrics import iou
+    from xfas.explain import create_explainer
+    from xfas.models import load_model
+
+    config = bench["config"]
+    model = load_model(config.model)
+    data = Path(config.data)
+    names = [f"t{i}" for i in range(6)] + ["v0", "v1"]
+
+    def inputs(selected):
+        pairs = [model.preprocess(np.asarray(Image.open(data / "images" / f"{n}.png")))
+                 for n in selected]
+        return torch.stack([p[0] for p in pairs]), [p[1] for p in pairs]
+
+    bank = tmp_path / "bank.safetensors"
+    fast = {"transform_iter": 10}  # fewer factorisation steps: a cheap bank for the test
+    SPED(model, n_concepts=3, n_designs=2, crop_stride=0.5, top_crops=1, progress=False,
+         nmf_options={"max_iter": 20}, **fast).fit(inputs(names)[0]).save(bank)
+    sped_config = BenchmarkConfig(data=config.data, model=config.model, concepts=str(bank),
+                                  methods="sped,sped-matched", faithfulness=False,
+                                  unit_size=4, method_options={"sped": fast})
+    run = run_benchmark(sped_config, tmp_path / "run", progress=False)
+    assignment = run.results["sped_assignment"]
+
+    explainer = create_explainer("sped", model, concepts=str(bank), progress=False, **fast)
+    batch, geometries = inputs(["v0", "v1"])
+    maps = explainer.explain_concepts(batch).maps
+    masks = bench["masks"]
+    for evidence in ("photo_edge", "clutching_hand"):
+        holders = [i for i, n in enumerate(["v0", "v1"]) if evidence in masks[n]]
+        means = [np.mean([iou(masks[["v0", "v1"][i]][evidence],
+                              geometries[i].to_image(maps[i, k])) for i in holders])
+                 for k in range(3)]
+        best = int(np.argmax(means))
+        assert assignment[evidence]["concept"] == best
+        assert assignment[evidence]["calibration_iou"] == pytest.approx(means[best])
+        assert assignment[evidence]["n"] == len(holders)
+
+    rows = db_rows(tmp_path / "run")
+    assert {image for image, *_ in rows} == {f"t{i}" for i in range(6)}  # val never scored
+    batch, geometries = inputs(["t0"])
+    concept = assignment["photo_edge"]["concept"]
+    expected = iou(masks["t0"]["photo_edge"],
+                   geometries[0].to_image(explainer.explain_concepts(batch).maps[0, concept]))
+    assert rows[("t0", "sped-matched", "photo_edge", "iou")] == pytest.approx(expected)
+    assert rows[("t0", "sped", "photo_edge", "iou")] == pytest.approx(
+        iou(masks["t0"]["photo_edge"], geometries[0].to_image(explainer.explain(batch)[0])))
+    text = render_report(tmp_path / "run").read_text(encoding="utf-8")
+    assert "calibration IoU" in text and (tmp_path / "run" / "figures" / "concepts.png").is_file()
+
+
+ASSETS = Path(os.environ.get("XFAS_ASSETS")
+              or Path(__file__).resolve().parents[2] / "shared" / "assets" / "silent-face")
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:.*no face found")
+def test_crop_model_maps_are_zero_outside_the_face_crop(tmp_path) -> None:
+    """MiniFASNet explains a crop around the detected face: its maps, back on the image, are
+    zero outside that crop (stored face box), and the scores are made on the whole image."""
+    weights = ASSETS / "models" / "2.7_80x80_MiniFASNetV2.pth"
+    if not weights.is_file():
+        pytest.skip(f"{weights}: MiniFASNet weights not found (set XFAS_ASSETS)")
+    from xfas.benchmark import RunStore
+    from xfas.data.synth import generate_synthspoof
+
+    data = generate_synthspoof(tmp_path / "synth", n=12, size=96, seed=1, progress=False)
+    config = BenchmarkConfig(data=str(data), model="minifasnet-v2", methods="gradcam",
+                             split=None, faithfulness=False, assets=str(ASSETS))
+    run = run_benchmark(config, tmp_path / "run", progress=False)
+    with RunStore(tmp_path / "run" / "results.sqlite", create=False) as store:
+        records = store.images("scored")
+    assert records and all(r.face_box is not None for r in records)
+    assert run.results["problems"].get("no_face", 0) + len(records) == len(
+        [n for n in json.loads((data / "manifest.json").read_text())["images"].values()
+         if n["label"] == "spoof"])
+    from xfas.models import load_model
+    model = load_model("minifasnet-v2", assets=ASSETS)
+    record = records[0]
+    image = np.asarray(Image.open(record.path).convert("RGB"))
+    _, geometry = model.preprocess(image, record.face_box)
+    x0, y0, x1, y1 = geometry.box
+    saliency = np.asarray(Image.open(tmp_path / "run" / "figures" / "maps"
+                                     / f"{record.name}__gradcam.png"))
+    outside = np.ones(saliency.shape, bool)
+    outside[y0:y1, x0:x1] = False  # the thumbnail is the image's size (96 <= 128)
+    assert saliency[outside].max() == 0 and saliency[~outside].max() > 0

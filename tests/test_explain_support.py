@@ -1,0 +1,132 @@
+"""Tiny models with known structure for the explainer tests (imported by test_explain_*.py),
+and checks that they really have the structure the other tests rely on."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class TinyCNN(nn.Module):
+    """A small random CNN, 2 logits (index 0 = live), features -> head like the seed CNN."""
+
+    def __init__(self, seed: int = 0, channels: int = 8) -> None:
+        super().__init__()
+        torch.manual_seed(seed)
+        self.features = nn.Sequential(
+            nn.Conv2d(3, channels, 3, padding=1), nn.BatchNorm2d(channels), nn.ReLU(inplace=True),
+            nn.Conv2d(channels, channels * 2, 3, stride=2, padding=1), nn.ReLU(),
+        )
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(channels * 2 * 8 * 8, 2))
+        with torch.no_grad():  # non-trivial batch-norm statistics
+            self.features[1].running_mean.uniform_(-0.2, 0.2)
+            self.features[1].running_var.uniform_(0.5, 1.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+class QuadraticModel(nn.Module):
+    """A = W x (a fixed 1x1 convolution, 4 channels at the input's resolution, layer "feat");
+    spoof logit S = z1 - z0 = sum_k c_k mean_ij A_kij^2, so dS/dA_kij = 2 c_k A_kij / (h w)."""
+
+    weight = np.array([[1.0, 0.5, -0.3], [0.2, -1.0, 0.7], [-0.6, 0.4, 0.9], [0.3, 0.3, 0.3]])
+    coefficients = np.array([1.5, -0.8, 0.6, 2.0])
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1, bias=False)
+        with torch.no_grad():
+            self.conv.weight.copy_(torch.tensor(self.weight, dtype=torch.float32)[:, :, None, None])
+        self.feat = nn.Identity()
+        self.register_buffer("c", torch.tensor(self.coefficients, dtype=torch.float32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = self.feat(self.conv(x))
+        s = (self.c[None, :, None, None] * a.pow(2)).mean(dim=(2, 3)).sum(dim=1)
+        return torch.stack([torch.zeros_like(s), s], dim=1)
+
+    @classmethod
+    def activations(cls, x: np.ndarray) -> np.ndarray:
+        """A for a numpy batch (N, 3, H, W), computed by hand."""
+        return np.einsum("kc,nchw->nkhw", cls.weight, x)
+
+    @classmethod
+    def gradients(cls, x: np.ndarray) -> np.ndarray:
+        a = cls.activations(x)
+        return 2 * cls.coefficients[None, :, None, None] * a / (a.shape[2] * a.shape[3])
+
+
+class BoxModel(nn.Module):
+    """Spoof logit = gain * (mean of channel 0 squared inside ``box`` - offset): only the box
+    matters, and hiding texture there (mean colour, blur, black) lowers the score."""
+
+    def __init__(self, box: tuple[int, int, int, int] = (16, 8, 32, 24), gain: float = 12.0,
+                 offset: float = 0.4) -> None:
+        super().__init__()
+        self.box, self.gain, self.offset = box, gain, offset
+        self.conv = nn.Conv2d(3, 3, 1)  # a layer, so layer methods also run on it
+        with torch.no_grad():
+            self.conv.weight.copy_(torch.eye(3)[:, :, None, None])
+            self.conv.bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x0, y0, x1, y1 = self.box
+        inside = self.conv(x)[:, 0, y0:y1, x0:x1]
+        s = self.gain * (inside.pow(2).mean(dim=(1, 2)) - self.offset)
+        return torch.stack([torch.zeros_like(s), s], dim=1)
+
+    def inside(self, height: int, width: int) -> torch.Tensor:
+        """Boolean (H, W) mask of the box."""
+        x0, y0, x1, y1 = self.box
+        mask = torch.zeros(height, width, dtype=torch.bool)
+        mask[y0:y1, x0:x1] = True
+        return mask
+
+
+class BatchRecorder(nn.Module):
+    """Wraps a model and records the largest batch it was given."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.largest = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.largest = max(self.largest, x.shape[0])
+        return self.model(x)
+
+
+def pearson(a: torch.Tensor | np.ndarray, b: torch.Tensor | np.ndarray) -> float:
+    a = np.asarray(a, dtype=np.float64).ravel()
+    b = np.asarray(b, dtype=np.float64).ravel()
+    a, b = a - a.mean(), b - b.mean()
+    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
+
+
+def images(n: int = 3, size: int = 16, seed: int = 0) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return torch.rand(n, 3, size, size, generator=generator)
+
+
+def test_quadratic_model_gradients_are_the_closed_form():
+    x = images(2, 8).numpy().astype(np.float64)
+    model = QuadraticModel().double()
+    captured = {}
+    model.feat.register_forward_hook(lambda m, i, o: captured.setdefault("a", o))
+    out = model(torch.from_numpy(x))
+    (grads,) = torch.autograd.grad((out[:, 1] - out[:, 0]).sum(), captured["a"])
+    assert np.allclose(captured["a"].detach().numpy(), QuadraticModel.activations(x))
+    assert np.allclose(grads.numpy(), QuadraticModel.gradients(x))
+
+
+def test_box_model_depends_only_on_the_box():
+    model = BoxModel()
+    x = images(1, 32)
+    y = x.clone()
+    outside = ~model.inside(32, 32)
+    y[:, :, outside] = torch.rand_like(y[:, :, outside])
+    assert torch.equal(model(x), model(y))
+    y[:, 0, 10, 20] += 0.5  # inside the box
+    assert not torch.equal(model(x), model(y))
