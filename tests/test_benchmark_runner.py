@@ -400,8 +400,7 @@ def test_sped_single_map_and_matched_concepts(bench, tmp_path) -> None:
     assert "calibration IoU" in text and (tmp_path / "run" / "figures" / "concepts.png").is_file()
 
 
-ASSETS = Path(os.environ.get("XFAS_ASSETS")
-              or Path(__file__).resolve().parents[2] / "shared" / "assets" / "silent-face")
+from assets_support import ASSETS  # noqa: E402
 
 
 @pytest.mark.slow

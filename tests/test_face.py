@@ -3,7 +3,6 @@ faces, boxes stay inside the image, and missing or bad detector files are named.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
@@ -15,18 +14,11 @@ from xfas.data.face import FaceDetector
 from xfas.data.image_io import load_image
 from xfas.errors import AssetMissingError, XfasError
 
-ASSETS = Path(os.environ.get("XFAS_ASSETS")
-              or Path(__file__).resolve().parents[2] / "shared" / "assets" / "silent-face")
+from assets_support import ASSETS, asset  # noqa: E402
 # Boxes (x, y, w, h) seen when the original Silent-Face pipeline ran (assets README table).
 TABLE = {"image_F1.jpg": (178, 136, 223, 225), "image_F2.jpg": (120, 252, 252, 256),
          "image_T1.jpg": (106, 147, 207, 213)}
 
-
-def asset(relative: str) -> Path:
-    path = ASSETS / relative
-    if not path.is_file():
-        pytest.skip(f"{path} is missing (set XFAS_ASSETS to the Silent-Face assets folder)")
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ naming it, and no other exception escapes for arbitrary bytes."""
 from __future__ import annotations
 
 import io
-import os
 import struct
 import zlib
 from pathlib import Path
@@ -19,15 +18,8 @@ from PIL import Image
 from xfas.data.image_io import load_image, save_image
 from xfas.errors import XfasError
 
-ASSETS = Path(os.environ.get("XFAS_ASSETS")
-              or Path(__file__).resolve().parents[2] / "shared" / "assets" / "silent-face")
+from assets_support import asset  # noqa: E402
 
-
-def sample(relative: str) -> Path:
-    path = ASSETS / relative
-    if not path.is_file():
-        pytest.skip(f"{path} is missing (set XFAS_ASSETS to the Silent-Face assets folder)")
-    return path
 
 
 def encode(image: Image.Image, fmt: str, **options) -> bytes:
@@ -135,7 +127,7 @@ def test_exif_orientation_is_applied() -> None:
 
 
 def test_real_sample_is_upright_like_opencv() -> None:
-    path = sample("images/image_T1.jpg")
+    path = asset("images/image_T1.jpg")
     assert Image.open(path).size == (640, 480)  # stored landscape, EXIF orientation 6
     out = load_image(path)
     reference = cv2.imread(str(path))[:, :, ::-1]  # OpenCV applies the orientation itself

@@ -17,15 +17,13 @@ import torch
 
 from xfas.assets import MINIFASNET_V1SE, MINIFASNET_V2
 from xfas.cli import main
-from xfas.data.face import FaceDetector
 from xfas.data.image_io import load_image
 from xfas.errors import AssetMissingError, XfasError
 from xfas.models.base import CropGeometry
 from xfas.models.fused import FusedPredictor
 from xfas.models.minifasnet import MiniFASNetV1SE, MiniFASNetV2, load_minifasnet
 
-ASSETS = Path(os.environ.get("XFAS_ASSETS")
-              or Path(__file__).resolve().parents[2] / "shared" / "assets" / "silent-face")
+from assets_support import ASSETS, asset  # noqa: E402
 # The assets README: face box, V2 softmax, V1SE softmax, fused label of the original pipeline.
 TABLE = {
     "image_F1.jpg": ((178, 136, 223, 225), (.08, .00, .92), (.31, .14, .55), "spoof"),
@@ -34,12 +32,6 @@ TABLE = {
 }
 TOLERANCE = 0.02  # the table has two decimals; V1SE on F2 sums to .99 (rounding)
 
-
-def asset(relative: str) -> Path:
-    path = ASSETS / relative
-    if not path.is_file():
-        pytest.skip(f"{path} is missing (set XFAS_ASSETS to the Silent-Face assets folder)")
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,9 @@ import asyncio
 import base64
 import io
 import logging
-import os
-import struct
 import tempfile
 import threading
 import time
-import zlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -37,8 +34,8 @@ from xfas.serve.server import background_server, free_port
 fastapi_testclient = pytest.importorskip("fastapi.testclient")
 TestClient = fastapi_testclient.TestClient
 
-ASSETS = Path(os.environ.get("XFAS_ASSETS")
-              or Path(__file__).resolve().parents[2] / "shared" / "assets" / "silent-face")
+from assets_support import ASSETS, asset  # noqa: E402
+from image_bytes import encode, png_header_only  # noqa: E402
 # Silent-Face's own run on the upright samples (assets README): face box and fused softmax
 # (V2 + V1SE) / 2 -> spoof = 1 - fused[live = 1].
 TABLE = {"image_F1.jpg": ((178, 136, 223, 225), "spoof", 1 - (0.00 + 0.14) / 2),
@@ -46,30 +43,9 @@ TABLE = {"image_F1.jpg": ((178, 136, 223, 225), "spoof", 1 - (0.00 + 0.14) / 2),
          "image_T1.jpg": ((106, 147, 207, 213), "live", 1 - (0.99 + 1.00) / 2)}
 
 
-def asset(relative: str) -> Path:
-    path = ASSETS / relative
-    if not path.is_file():
-        pytest.skip(f"{path} is missing (set XFAS_ASSETS to the Silent-Face assets folder)")
-    return path
-
 
 def sample_bytes(name: str) -> bytes:
     return asset(f"images/{name}").read_bytes()
-
-
-def encode(image: Image.Image, fmt: str, **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **options)
-    return buffer.getvalue()
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    """A PNG signature and IHDR announcing width x height, then IEND: no pixel data."""
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (struct.pack(">I", len(body)) + kind + body
-                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
 
 
 def upload(data: bytes, name: str = "face.png", kind: str = "image/png") -> dict:
@@ -436,8 +412,8 @@ def test_openapi_docs_describe_the_upload_and_the_reply(any_client) -> None:
             "maps"} <= set(fields)
     docs = any_client.get("/docs")
     assert docs.status_code == 200 and "://" not in docs.text  # offline: no CDN
-    for asset in ("/swagger/swagger-ui-bundle.js", "/swagger/swagger-ui.css"):
-        assert any_client.get(asset).status_code == 200, asset
+    for static in ("/swagger/swagger-ui-bundle.js", "/swagger/swagger-ui.css"):
+        assert any_client.get(static).status_code == 200, static
 
 
 def test_page_and_its_files_are_served_without_external_urls(any_client) -> None:

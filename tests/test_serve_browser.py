@@ -22,19 +22,12 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-ASSETS = Path(os.environ.get("XFAS_ASSETS")
-              or Path(__file__).resolve().parents[2] / "shared" / "assets" / "silent-face")
+from assets_support import ASSETS, asset  # noqa: E402
 DOCS_IMAGE = Path(__file__).resolve().parents[1] / "docs" / "images" / "service.png"
 F2_BOX = (120, 252, 252, 256)  # Silent-Face's face box on image_F2.jpg (assets README)
 
 pytestmark = pytest.mark.slow
 
-
-def asset(relative: str) -> Path:
-    path = ASSETS / relative
-    if not path.is_file():
-        pytest.skip(f"{path} is missing (set XFAS_ASSETS to the Silent-Face assets folder)")
-    return path
 
 
 def spoof_crops(model) -> torch.Tensor:

@@ -5,12 +5,7 @@ JSON message, and the service still answers afterwards."""
 
 from __future__ import annotations
 
-import io
-import os
 import socket
-import struct
-import zlib
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,28 +20,14 @@ from xfas.serve.engine import Engine
 
 fastapi_testclient = pytest.importorskip("fastapi.testclient")
 
-ASSETS = Path(os.environ.get("XFAS_ASSETS")
-              or Path(__file__).resolve().parents[2] / "shared" / "assets" / "silent-face")
+from assets_support import ASSETS  # noqa: E402
+from image_bytes import encode, png_header_only  # noqa: E402
 EXAMPLES = 250
 CONTENT_TYPES = ["image/jpeg", "image/png", "image/webp", "application/octet-stream",
                  "text/plain", "image/gif", "multipart/form-data", "", "image/png; charset=x",
                  "multipart/form-data; boundary=", "application/json", "\x7f\x00garbage"]
 METHODS = ["gradcam", "eigencam", "randomcam", "gradcam++", "GradCAM", "", ",", "rise!",
            "gradcam,gradcam", "x" * 300, "sped", "é"]
-
-
-def encode(image: Image.Image, fmt: str, **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **options)
-    return buffer.getvalue()
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (struct.pack(">I", len(body)) + kind + body
-                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
 
 
 def _seeds() -> list[bytes]:

@@ -53,17 +53,20 @@ def overlay(image: np.ndarray, saliency: ArrayLike, alpha: float = 0.5,
     return np.clip(np.rint(blended), 0, 255).astype(np.uint8)
 
 
-def _figure(columns: int, rows: int, cell: float = 2.0):
+def figure_grid(columns: int, rows: int, cell: float = 2.0, extra_height: float = 0.0,
+                layout: str | None = None):
+    """A matplotlib Figure (no pyplot state) with a rows x columns grid of bare axes."""
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(cell * columns, cell * rows), dpi=100)
+    figure = Figure(figsize=(cell * columns, cell * rows + extra_height), dpi=100, layout=layout)
     axes = figure.subplots(rows, columns, squeeze=False)
     for axis in axes.flat:
         axis.set_axis_off()
     return figure, axes
 
 
-def _save(figure, path: str | Path) -> Path:
+def save_figure(figure, path: str | Path) -> Path:
+    """Write ``figure`` as PNG, creating folders; XfasError naming the path if it fails."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     path = Path(path)
@@ -100,7 +103,7 @@ def method_grid(images: Sequence[np.ndarray], maps: Mapping[str, Sequence[ArrayL
         if len(method_maps) != len(images):
             raise XfasError(f"method_grid: {method!r} has {len(method_maps)} maps for "
                             f"{len(images)} images")
-    figure, axes = _figure(len(maps) + 1, len(images))
+    figure, axes = figure_grid(len(maps) + 1, len(images))
     for row, image in enumerate(images):
         axes[row, 0].imshow(image)
         if row_titles is not None:
@@ -111,7 +114,7 @@ def method_grid(images: Sequence[np.ndarray], maps: Mapping[str, Sequence[ArrayL
                 axes[row, column].set_title(method, fontsize=9)
     if row_titles is None:
         axes[0, 0].set_title("input", fontsize=9)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def lime_figure(image: np.ndarray, segments: ArrayLike, values: ArrayLike, path: str | Path,
@@ -127,12 +130,12 @@ def lime_figure(image: np.ndarray, segments: ArrayLike, values: ArrayLike, path:
     order = [int(k) for k in np.argsort(-weights) if weights[k] > 0][:top]
     keep = np.isin(labels, order)
     dimmed = (image * np.where(keep, 1.0, 0.3)[:, :, None]).astype(np.uint8)
-    figure, axes = _figure(2, 1, cell=3.0)
+    figure, axes = figure_grid(2, 1, cell=3.0)
     axes[0, 0].imshow(mark_boundaries(image, labels, color=(1, 1, 0)))
     axes[0, 0].set_title("superpixels", fontsize=9)
     axes[0, 1].imshow(mark_boundaries(dimmed, keep.astype(np.int64), color=(0, 1, 0)))
     axes[0, 1].set_title(f"top {len(order)} regions", fontsize=9)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def shap_figure(image: np.ndarray, segments: ArrayLike, values: ArrayLike,
@@ -144,11 +147,11 @@ def shap_figure(image: np.ndarray, segments: ArrayLike, values: ArrayLike,
     painted = _check_map(_numpy(values).astype(np.float64)[labels], image, "shap_figure")
     limit = float(np.abs(painted).max()) or 1.0
     grey = image.astype(np.float64).mean(axis=2)
-    figure, axes = _figure(2, 1, cell=3.0)
+    figure, axes = figure_grid(2, 1, cell=3.0)
     axes[0, 0].imshow(image)
     axes[0, 0].set_title("input", fontsize=9)
     axes[0, 1].imshow(grey, cmap="gray", alpha=0.5)
     shown = axes[0, 1].imshow(painted, cmap="bwr", vmin=-limit, vmax=limit, alpha=0.6)
     axes[0, 1].set_title("SHAP values", fontsize=9)
     figure.colorbar(shown, ax=axes[0, 1], fraction=0.046, pad=0.04)
-    return _save(figure, path)
+    return save_figure(figure, path)

@@ -6,7 +6,6 @@ the file's metadata; ``discover`` writes the Fig. 4 crop grid beside it as
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -105,8 +104,8 @@ def load_inputs(data: Path, split: str | None, model, spoof_only: bool, attack: 
                         evidence.setdefault(name, []).append(torch.from_numpy(cut))
             bar.advance(task)
     if missed:
-        warnings.warn(f"{data}: no face found in {missed} of {chosen.size} images; the whole "
-                      "image was used for them", stacklevel=2)
+        typer.echo(f"warning: {data}: no face found in {missed} of {chosen.size} images; the "
+                   "whole image was used for them", err=True)
     stacked = {name: torch.stack(parts) for name, parts in evidence.items()} if masks else None
     return torch.stack(tensors), stacked
 

@@ -21,9 +21,9 @@ from typing import ClassVar
 import torch
 
 from xfas.errors import XfasError
-from xfas.explain.base import PROBABILITY, Explainer, Target, evaluating, progress_steps
-from xfas.explain.regions import (SEGMENTATIONS, RegionAttribution, evaluate_coalitions,
-                                  region_means, superpixels)
+from xfas.explain.base import PROBABILITY, Target, progress_steps
+from xfas.explain.regions import (SEGMENTATIONS, RegionAttribution, RegionExplainer,
+                                  evaluate_coalitions, region_means, superpixels)
 
 SAMPLINGS = ("iid", "paired")
 
@@ -51,7 +51,7 @@ def weighted_ridge(x: torch.Tensor, y: torch.Tensor, weights: torch.Tensor,
     return coefficients, y_mean - x_mean @ coefficients
 
 
-class LIME(Explainer):
+class LIME(RegionExplainer):
     """LIME over superpixels (see module docstring).
 
     Args (besides the common ones):
@@ -82,16 +82,6 @@ class LIME(Explainer):
         self.segmentation, self.n_segments = segmentation, n_segments
         self.compactness, self.cells = compactness, cells
         self.kernel_width, self.alpha = kernel_width, alpha
-
-    def explain_regions(self, images: torch.Tensor, target: Target = "spoof"
-                        ) -> list[RegionAttribution]:
-        """Signed coefficients per superpixel for each image (base = the intercept)."""
-        images = self.checked(images)
-        with evaluating(self.model):
-            return self._regions(images, target)
-
-    def attribute(self, images: torch.Tensor, target: Target) -> torch.Tensor:
-        return torch.stack([region.painted() for region in self._regions(images, target)])
 
     def _regions(self, images: torch.Tensor, target: Target) -> list[RegionAttribution]:
         score = self.score_fn(target, images.shape[0])

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from xfas.errors import XfasError
-from xfas.explain.base import ScoreFn, chunks, normalize_maps
+from xfas.explain.base import Explainer, ScoreFn, Target, chunks, evaluating, normalize_maps
 
 SEGMENTATIONS = ("slic", "quickshift", "grid")
 MIN_REGIONS = 4
@@ -136,3 +136,21 @@ def evaluate_coalitions(model: nn.Module, score: ScoreFn, image: torch.Tensor,
             composed = torch.addcmul(fill, difference, masks[:, None])
             scores.append(score(model(composed), rows[:stop - start]))
     return torch.nan_to_num(torch.cat(scores).double(), nan=0.0, posinf=0.0, neginf=0.0)
+
+
+class RegionExplainer(Explainer):
+    """An explainer that scores regions (superpixels or cells): signed values per region for
+    plots (``explain_regions``), and their positive part painted back as the map."""
+
+    def explain_regions(self, images: torch.Tensor, target: Target = "spoof"
+                        ) -> list[RegionAttribution]:
+        """Signed values per region for each image."""
+        images = self.checked(images)
+        with evaluating(self.model):
+            return self._regions(images, target)
+
+    def attribute(self, images: torch.Tensor, target: Target) -> torch.Tensor:
+        return torch.stack([region.painted() for region in self._regions(images, target)])
+
+    def _regions(self, images: torch.Tensor, target: Target) -> list[RegionAttribution]:
+        raise NotImplementedError

@@ -23,9 +23,9 @@ from typing import ClassVar
 import torch
 
 from xfas.errors import XfasError
-from xfas.explain.base import PROBABILITY, Explainer, Target, evaluating, progress_steps
-from xfas.explain.regions import (SEGMENTATIONS, RegionAttribution, evaluate_coalitions,
-                                  gaussian_blur, superpixels)
+from xfas.explain.base import PROBABILITY, Target, progress_steps
+from xfas.explain.regions import (SEGMENTATIONS, RegionAttribution, RegionExplainer,
+                                  evaluate_coalitions,                                   gaussian_blur, superpixels)
 
 MODES = ("auto", "exact", "kernel")
 SAMPLINGS = ("iid", "paired")
@@ -78,7 +78,7 @@ def kernel_shap_solve(coalitions: torch.Tensor, values: torch.Tensor, base: floa
     return torch.cat([rest, (delta - rest.sum())[None]])
 
 
-class KernelSHAP(Explainer):
+class KernelSHAP(RegionExplainer):
     """Shapley values over a grid of cells or superpixels (see module docstring).
 
     Args (besides the common ones):
@@ -117,16 +117,6 @@ class KernelSHAP(Explainer):
         self.n_samples, self.features, self.cells = n_samples, features, cells
         self.n_segments, self.background, self.blur_sigma = n_segments, background, blur_sigma
         self.mode, self.sampling = mode, sampling
-
-    def explain_regions(self, images: torch.Tensor, target: Target = "spoof"
-                        ) -> list[RegionAttribution]:
-        """Signed Shapley values per region for each image (base = v(background))."""
-        images = self.checked(images)
-        with evaluating(self.model):
-            return self._regions(images, target)
-
-    def attribute(self, images: torch.Tensor, target: Target) -> torch.Tensor:
-        return torch.stack([region.painted() for region in self._regions(images, target)])
 
     def backgrounds(self, images: torch.Tensor) -> torch.Tensor:
         """The background (N, C, H, W) each image's hidden regions are replaced by."""

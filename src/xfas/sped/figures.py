@@ -18,32 +18,9 @@ from xfas.models.base import CropGeometry, check_rgb_image
 from xfas.sped.attribution import ConceptExplanation
 from xfas.sped.bank import ConceptBank
 from xfas.sped.describe import describe_explanation
-from xfas.viz import overlay
+from xfas.viz import figure_grid, overlay, save_figure
 
 CELL = 1.3  # inches per image cell
-
-
-def _figure(columns: int, rows: int, cell: float = CELL):
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(cell * columns, cell * rows + 0.4), dpi=100, layout="constrained")
-    axes = figure.subplots(rows, columns, squeeze=False)
-    for axis in axes.flat:
-        axis.set_axis_off()
-    return figure, axes
-
-
-def _save(figure, path: str | Path) -> Path:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        FigureCanvasAgg(figure)
-        figure.savefig(path, format="png", bbox_inches="tight")
-    except OSError as error:
-        raise XfasError(f"{path}: cannot write the figure ({error})") from error
-    return path
 
 
 def crop_grid_figure(bank: ConceptBank, path: str | Path, top: int | None = None,
@@ -55,7 +32,7 @@ def crop_grid_figure(bank: ConceptBank, path: str | Path, top: int | None = None
     crops = bank.top_crops
     count = crops.shape[1] if top is None else max(1, min(int(top), crops.shape[1]))
     order = np.argsort(-bank.importances, kind="stable")
-    figure, axes = _figure(count + 1, bank.n_concepts)
+    figure, axes = figure_grid(count + 1, bank.n_concepts, CELL, 0.4, "constrained")
     for row, k in enumerate(order):
         label = (f"{bank.names[k]}\nindex {k}\nimportance {bank.importances[k]:.2f}"
                  f" ± {bank.importance_std[k]:.2f}")
@@ -65,7 +42,7 @@ def crop_grid_figure(bank: ConceptBank, path: str | Path, top: int | None = None
             axes[row, column + 1].imshow(crops[k, column].permute(1, 2, 0).numpy())
     figure.suptitle(title or f"SPED concepts of {bank.model_name} at {bank.layer} "
                     f"(most activating crops)", fontsize=9)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def explanation_figure(image: np.ndarray, explanation: ConceptExplanation, index: int,
@@ -85,7 +62,7 @@ def explanation_figure(image: np.ndarray, explanation: ConceptExplanation, index
     active.sort(key=lambda k: (-float(importance[k]), k))
     maps = place.to_image(explanation.maps[index].detach().cpu()).numpy()
     combined = place.to_image(explanation.combined[index].detach().cpu()).numpy()
-    figure, axes = _figure(2 + len(active), 1, cell=2.0)
+    figure, axes = figure_grid(2 + len(active), 1, 2.0, 0.4, "constrained")
     probability = float(explanation.spoof_probability[index])
     axes[0, 0].imshow(image)
     axes[0, 0].set_title(f"input\nspoof probability {probability:.2f}", fontsize=8)
@@ -98,5 +75,5 @@ def explanation_figure(image: np.ndarray, explanation: ConceptExplanation, index
     sentence = describe_explanation(explanation, index, threshold)
     figure.suptitle("\n".join(textwrap.wrap(sentence, 40 * (2 + len(active)) // 2)),
                     fontsize=9)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
