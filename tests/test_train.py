@@ -94,3 +94,15 @@ def test_existing_run_needs_resume_and_empty_data_is_an_error(tmp_path) -> None:
     with pytest.raises(XfasError, match="training set"):
         train(BorderDataset(0, 0), BorderDataset(8, 1), tmp_path / "new", small_config(),
               progress=False)
+
+
+def test_training_on_generated_synthspoof_lowers_the_loss(tmp_path) -> None:
+    from xfas.data.splits import open_splits
+    from xfas.data.synth import generate_synthspoof
+
+    data = generate_synthspoof(tmp_path / "synth", 120, size=64, seed=0, progress=False)
+    splits = open_splits(data)
+    result = train(splits["train"], splits["val"], tmp_path / "run",
+                   small_config(model="cnn-cbam", epochs=4, augment=False), progress=False)
+    losses = [h["train_loss"] for h in result.history]
+    assert losses[-1] < losses[0], losses
