@@ -4,8 +4,6 @@ naming it, and no other exception escapes for arbitrary bytes."""
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 from pathlib import Path
 
 import cv2
@@ -18,24 +16,9 @@ from PIL import Image
 from xfas.data.image_io import load_image, save_image
 from xfas.errors import XfasError
 
-from assets_support import asset  # noqa: E402
+from assets_support import asset
+from image_bytes import encode, png_header_only  # noqa: E402  # noqa: E402
 
-
-
-def encode(image: Image.Image, fmt: str, **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **options)
-    return buffer.getvalue()
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    """A PNG signature and a valid IHDR claiming width x height, then an empty IDAT and IEND."""
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (struct.pack(">I", len(body)) + kind + body
-                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b""))
-            + chunk(b"IEND", b""))
 
 
 def test_rgb_png_round_trip_is_exact(tmp_path: Path) -> None:
