@@ -32,6 +32,20 @@ def headline(report: dict[str, Any]) -> dict[str, float]:
             "auc": report["auc"]}
 
 
+def trained_run_metrics(splits: dict[str, Dataset], run: Path, config: TrainConfig,
+                        progress: bool = True) -> dict[str, Any]:
+    """The test-set FAS report of the run in ``run``, kept in ``run/test_metrics.json``:
+    trains first (resuming an interrupted run) unless that file already exists."""
+    result_file = run / "test_metrics.json"
+    if not result_file.exists():
+        train(splits["train"], splits["val"], run, config,
+              resume=(run / STATE_FILE).exists(), progress=progress)
+        report = evaluate(load_model(run), splits["test"], dev_set=splits["val"],
+                          progress=progress)
+        result_file.write_text(json.dumps(report, indent=1))
+    return json.loads(result_file.read_text())
+
+
 def run_attention_study(splits: dict[str, Dataset], out: str | Path, seeds: tuple[int, ...],
                         config: TrainConfig, models: tuple[str, ...] = STUDY_MODELS,
                         progress: bool = True) -> dict[str, Any]:
@@ -41,15 +55,9 @@ def run_attention_study(splits: dict[str, Dataset], out: str | Path, seeds: tupl
     per_seed: dict[str, list[dict[str, float]]] = {name: [] for name in models}
     for seed in seeds:
         for name in models:
-            run = out / name / f"seed{seed}"
-            result_file = run / "test_metrics.json"
-            if not result_file.exists():
-                train(splits["train"], splits["val"], run, replace(config, model=name, seed=seed),
-                      resume=(run / STATE_FILE).exists(), progress=progress)
-                report = evaluate(load_model(run), splits["test"], dev_set=splits["val"],
-                                  progress=progress)
-                result_file.write_text(json.dumps(report, indent=1))
-            per_seed[name].append(headline(json.loads(result_file.read_text())))
+            report = trained_run_metrics(splits, out / name / f"seed{seed}",
+                                         replace(config, model=name, seed=seed), progress)
+            per_seed[name].append(headline(report))
     summary = summarise(per_seed, baseline=models[0])
     summary["seeds"] = list(seeds)
     summary["config"] = {k: v for k, v in vars(config).items() if k not in ("model", "seed")}

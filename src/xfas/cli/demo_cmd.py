@@ -9,7 +9,6 @@ interrupted demo continues where it stopped.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,19 +48,12 @@ def make_data(folder: Path, n: int, seed: int) -> Path:
 
 def train_model(data: Path, run: Path, epochs: int, seed: int) -> dict:
     from xfas.data.splits import open_splits
-    from xfas.evaluate import evaluate
-    from xfas.models import load_model
-    from xfas.train import STATE_FILE, TrainConfig, train
+    from xfas.study import trained_run_metrics
+    from xfas.train import TrainConfig
 
-    splits = open_splits(data)
     config = TrainConfig(model="cnn-cbam", epochs=epochs, learning_rate=1e-3, patience=3,
                          seed=seed)
-    train(splits["train"], splits["val"], run, config, resume=(run / STATE_FILE).exists())
-    metrics_file = run / "test_metrics.json"
-    if not metrics_file.exists():
-        report = evaluate(load_model(run), splits["test"], dev_set=splits["val"])
-        metrics_file.write_text(json.dumps(report, indent=1))
-    return json.loads(metrics_file.read_text())
+    return trained_run_metrics(open_splits(data), run, config)
 
 
 def discover_concepts(data: Path, run: Path, bank: Path, k: int, images: int, seed: int):
