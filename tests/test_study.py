@@ -32,3 +32,75 @@ def test_study_tables_the_seeds_and_reuses_finished_runs(tmp_path) -> None:
     run_attention_study(splits, tmp_path, (0, 1), small_config(epochs=1), models=models,
                         progress=False)
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+
+
+# --- the attention benchmark's paired test, on hand-made per-image scores -------------------
+
+def test_paired_test_finds_a_model_higher_on_every_image() -> None:
+    from xfas.study_bench import paired_comparison
+
+    base = {f"img{k}": 0.05 * k for k in range(10)}
+    higher = {name: value + 0.1 + 0.01 * k for k, (name, value) in enumerate(base.items())}
+    result = paired_comparison(base, higher)
+    # exact two-sided signed-rank p when all 10 differences are positive: 2 / 2^10
+    assert result["n"] == 10 and result["p_value"] == pytest.approx(2 / 2 ** 10)
+    assert result["significant"] is True
+    assert result["mean_difference"] == pytest.approx(0.1 + 0.01 * 4.5)
+    same = paired_comparison(base, dict(base))
+    assert same["p_value"] == 1.0 and same["significant"] is False
+    assert same["mean_difference"] == 0.0
+    # three higher, one equal (dropped): exact p = 2 / 2^3, not significant
+    mixed = paired_comparison({"a": 0.1, "b": 0.2, "c": 0.3, "d": 0.4},
+                              {"a": 0.2, "b": 0.2, "c": 0.5, "d": 0.45})
+    assert mixed["n"] == 4 and mixed["p_value"] == pytest.approx(0.25)
+    assert mixed["significant"] is False
+    apart = paired_comparison({"a": 0.1}, {"b": 0.2})
+    assert apart["n"] == 0 and apart["p_value"] is None
+
+
+def _versus(delta: float, p_value: float) -> dict:
+    return {"delta_mean_niou": delta, "mean_difference": delta, "p_value": p_value, "n": 10,
+            "significant": p_value < 0.05}
+
+
+def test_sentence_answers_yes_only_for_significant_gains() -> None:
+    from xfas.study_bench import attention_sentence
+
+    summary = {"baseline": "cnn", "significance": 0.05, "test": "Wilcoxon signed-rank test",
+               "versus": {"cnn-ca": {"gradcam": _versus(0.2, 0.002), "lime": _versus(0.01, 0.6)},
+                          "cnn-sa": {"gradcam": _versus(0.0, 1.0), "lime": _versus(-0.02, 0.3)}}}
+    sentence = attention_sentence(summary)
+    assert "Yes, for cnn-ca (gradcam);" in sentence
+    assert "cnn-sa (" not in sentence.split("Mean nIoU")[0]
+    assert "gradcam +0.200 (significantly more, p = 0.002" in sentence
+    for model in summary["versus"].values():
+        for cell in model.values():
+            cell.update(_versus(cell["delta_mean_niou"], 0.5))
+    assert attention_sentence(summary).startswith(
+        "Does attention make the model look at the evidence? No:")
+    summary["versus"]["cnn-sa"]["lime"] = _versus(-0.2, 0.001)
+    assert "lowers it for cnn-sa (lime)" in attention_sentence(summary)
+
+
+def test_per_image_niou_averages_evidence_types_and_skips_nan(tmp_path) -> None:
+    from xfas.study_bench import per_image_niou
+
+    (tmp_path / "scores.csv").write_text(
+        "image,method,evidence,metric,value\n"
+        "a,gradcam,photo_edge,niou,0.2\n"
+        "a,gradcam,clutching_hand,niou,0.4\n"
+        "a,gradcam,photo_edge,iou,0.9\n"
+        "a,gradcam,*,deletion_auc,0.7\n"
+        "a,lime,photo_edge,niou,0.8\n"
+        "b,gradcam,photo_edge,niou,\n"
+        "b,gradcam,cut_hole,niou,0.5\n"
+        "c,gradcam,photo_edge,niou,\n")
+    assert per_image_niou(tmp_path, "gradcam") == {"a": pytest.approx(0.3), "b": 0.5}
+
+
+def test_explanations_need_the_trained_runs(tmp_path) -> None:
+    from xfas.errors import XfasError
+    from xfas.study import explain_attention_study
+
+    with pytest.raises(XfasError, match="seed0.*no trained checkpoint"):
+        explain_attention_study(tmp_path / "data", tmp_path / "empty", seed=0)

@@ -16,6 +16,9 @@ from xfas.data.synth import (EVIDENCE_TYPES, build_composition, edge_radius,
                              generate_synthspoof, load_face_photos, render_sample,
                              save_sample_grid, split_of)
 from xfas.data.synth.faces import draw_person, sample_face
+from xfas.data.synth.grid import COLOURS, heat_panel, model_explainer
+from xfas.models import build_model, save_model
+from xfas.viz import overlay
 from xfas.errors import XfasError
 
 HANDS = frozenset({"palms", "fingers"})
@@ -340,6 +343,37 @@ def test_sample_grid_is_written(tmp_path):
         assert image.size[0] > 4 * 64 and image.size[1] > 4 * 64
     with pytest.raises(XfasError):
         save_sample_grid(tmp_path / "grid.jpg")
+
+
+def test_heat_panel_outlines_each_mask_in_its_colour() -> None:
+    image = np.full((32, 32, 3), 128, np.uint8)
+    mask = np.zeros((32, 32), bool)
+    mask[8:20, 10:24] = True
+    panel = heat_panel(image, {"photo_edge": mask}, np.zeros((32, 32)))
+    colour = np.array(COLOURS["photo_edge"])
+    outline = np.all(panel == colour, axis=2)
+    # the outline is exactly the mask's boundary: mask pixels with a 4-neighbour outside it
+    boundary = mask & ~ndimage.binary_erosion(mask, border_value=0)
+    assert np.array_equal(outline, boundary)
+    # away from the outline the panel is the overlay of a zero map (jet's dark blue, half)
+    assert np.array_equal(panel[0, 0], overlay(image, np.zeros((32, 32)))[0, 0])
+
+
+def test_explained_grid_shows_the_models_maps(tmp_path) -> None:
+    model = build_model("cnn")
+    explain = model_explainer(model, "gradcam")
+    sample = render_sample(0, seed=0, size=64)
+    heat = explain(sample.image)
+    assert heat.shape == (64, 64) and heat.min() >= 0 and heat.max() <= 1
+    save_model(model, tmp_path / "cnn.safetensors")
+    code = main(["synth-grid", "--out", str(tmp_path / "grid.png"), "--size", "64",
+                 "--per-attack", "1", "--model", str(tmp_path / "cnn.safetensors")])
+    assert code == 0
+    plain = save_sample_grid(tmp_path / "plain.png", seed=0, size=64, per_attack=1)
+    with Image.open(tmp_path / "grid.png") as explained, Image.open(plain) as masks:
+        assert explained.size == masks.size
+        assert not np.array_equal(np.asarray(explained.convert("RGB")),
+                                  np.asarray(masks.convert("RGB")))
 
 
 def test_generated_layout_loads_as_a_benchmark_dataset(tmp_path):

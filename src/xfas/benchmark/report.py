@@ -53,8 +53,8 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]],
-           classes: Sequence[Sequence[str]] | None = None) -> str:
+def html_table(headers: Sequence[str], rows: Sequence[Sequence[str]],
+               classes: Sequence[Sequence[str]] | None = None) -> str:
     """An HTML table of already formatted cells (escaped here)."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = []
@@ -68,11 +68,13 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]],
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _img(png: bytes, alt: str) -> str:
+def html_image(png: bytes, alt: str) -> str:
+    """An <img> with the PNG inlined as a data URI (the report stays one file)."""
     return f"<img alt=\"{html.escape(alt)}\" src=\"{data_uri(png)}\">"
 
 
-def _page(title: str, sections: Sequence[str]) -> str:
+def html_page(title: str, sections: Sequence[str]) -> str:
+    """A whole self-contained HTML page (inline CSS) holding ``sections``."""
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
             f"<h1>{html.escape(title)}</h1>" + "\n".join(sections) + "</body></html>\n")
@@ -93,7 +95,7 @@ def table_one(results: Mapping[str, Any]) -> str:
                             .replace("insertion AUC", "insertion AUC ↑") for c in columns]
     counts = ", ".join(f"{e}: {n}" for e, n in evidence_counts(results).items())
     fraction = results["config"].get("fraction", 0.3)
-    return (_table(headers, cells, classes) +
+    return (html_table(headers, cells, classes) +
             f"<p class=\"note\">Mean over images of the top {fraction:.0%} pixels' IoU and "
             f"nIoU against each evidence mask; images per evidence type: {html.escape(counts)}. "
             "Faithfulness (RISE): deletion AUC of the spoof probability as the map's top pixels "
@@ -105,7 +107,7 @@ def _pointing(results: Mapping[str, Any]) -> str:
     evidence_types = results["evidence_types"]
     rows = [[m] + [_fmt(results["pointing_game"][m][e]["rate"]) for e in evidence_types]
             + [_fmt(results["mean"][m]["pointing_game"])] for m in results["methods"]]
-    return _table(["method", *evidence_types, "mean"], rows)
+    return html_table(["method", *evidence_types, "mean"], rows)
 
 
 def _charts(results: Mapping[str, Any]) -> str:
@@ -115,7 +117,7 @@ def _charts(results: Mapping[str, Any]) -> str:
     for metric, label in (("iou", "IoU"), ("niou", "nIoU")):
         png = bar_chart(results["table"], results["methods"], results["evidence_types"], metric,
                         f"{label} per evidence type (mean over images, bootstrap 95 % CI)")
-        parts.append(_img(png, f"{label} bar chart"))
+        parts.append(html_image(png, f"{label} bar chart"))
     return "\n".join(parts)
 
 
@@ -123,7 +125,7 @@ def _grid(run: Path, methods: Sequence[str]) -> str:
     png = method_grid(run, methods)
     if png is None:
         return "<p class=\"note\">The run stored no grid images.</p>"
-    return (_img(png, "images x methods") + "<p class=\"note\">Each row: the image with its "
+    return (html_image(png, "images x methods") + "<p class=\"note\">Each row: the image with its "
             "evidence outlined in green, then each method's map overlaid.</p>")
 
 
@@ -136,17 +138,17 @@ def _sped(run: Path, results: Mapping[str, Any], calibration: Mapping[str, Any] 
         parts.append("<p>Each evidence type is scored (<code>sped-matched</code>) with the "
                      "concept whose maps overlapped its masks best on the calibration images, "
                      "which are never scored.</p>")
-        parts.append(_table(["evidence", "concept", "name", "calibration IoU", "images"], rows))
+        parts.append(html_table(["evidence", "concept", "name", "calibration IoU", "images"], rows))
     if calibration:
         names = calibration.get("names", [])
         matrix = calibration.get("mean_iou", {})
         rows = [[e] + [_fmt(v) for v in values] for e, values in matrix.items()]
         parts.append(f"<p class=\"note\">Mean calibration IoU of every concept "
                      f"({len(calibration.get('images', []))} calibration images):</p>")
-        parts.append(_table(["evidence", *names], rows))
+        parts.append(html_table(["evidence", *names], rows))
     crops = run / FIGURES / CONCEPTS_FIGURE
     if crops.is_file():
-        parts.append(_img(crops.read_bytes(), "SPED concept crops"))
+        parts.append(html_image(crops.read_bytes(), "SPED concept crops"))
     elif results["config"].get("concepts"):
         parts.append("<p class=\"note\">The concept bank came without a figure of its "
                      "concepts' crops, so none is shown.</p>")
@@ -162,7 +164,7 @@ def _problems(store: RunStore) -> str:
     by_reason: dict[str, list] = {}
     for problem in problems:
         by_reason.setdefault(problem.reason, []).append(problem)
-    parts = [_table(["reason", "files"], [[r, str(len(p))] for r, p in by_reason.items()])]
+    parts = [html_table(["reason", "files"], [[r, str(len(p))] for r, p in by_reason.items()])]
     for reason, items in by_reason.items():
         listed = "".join(f"<li>{html.escape(p.file)}: {html.escape(p.detail)}</li>"
                          for p in items[:MAX_FILES_LISTED])
@@ -198,7 +200,7 @@ def render_report(run: str | Path, out: str | Path | None = None) -> Path:
             "<h2>Problems in the data</h2>", _problems(store),
             "<h2>Configuration</h2>", _configuration(results)]
     target = Path(out) if out is not None else run / REPORT
-    _write(target, _page(f"X-FAS benchmark: {run.name}", sections))
+    write_report_file(target, html_page(f"X-FAS benchmark: {run.name}", sections))
     return target
 
 
@@ -237,19 +239,20 @@ def render_comparison(run_a: str | Path, run_b: str | Path,
         f"<p>A = {html.escape(str(run_a.resolve()))}<br>B = "
         f"{html.escape(str(run_b.resolve()))}</p>",
         "<h2>Differences (B − A)</h2>",
-        _table(headers, rows, classes) if rows else "<p>No method in common.</p>",
+        html_table(headers, rows, classes) if rows else "<p>No method in common.</p>",
         f"<p class=\"note\">Methods in only one run: {html.escape(', '.join(only) or 'none')}."
         "</p>",
         "<h2>Table I, run A</h2>", table_one(results_a),
         "<h2>Table I, run B</h2>", table_one(results_b),
         "<h2>Configuration differences</h2>",
-        _table(["key", "A", "B"], changed) if changed else "<p>Same configuration.</p>"]
+        html_table(["key", "A", "B"], changed) if changed else "<p>Same configuration.</p>"]
     target = Path(out) if out is not None else run_a / f"compare_{run_b.name}.html"
-    _write(target, _page(f"X-FAS benchmark: {run_a.name} vs {run_b.name}", sections))
+    write_report_file(target, html_page(f"X-FAS benchmark: {run_a.name} vs {run_b.name}", sections))
     return target
 
 
-def _write(path: Path, text: str) -> None:
+def write_report_file(path: Path, text: str) -> None:
+    """Write an HTML report; an unwritable path is an XfasError naming it."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

@@ -52,3 +52,25 @@ def synth_command(
     generate_synthspoof(out, n, size=size, seed=seed, faces=faces, progress=progress,
                         overwrite=overwrite, mix=_mix(mix))
     typer.echo(f"wrote {n} images to {out} (manifest: {out / 'manifest.json'})")
+
+
+@app.command("synth-grid")
+def synth_grid_command(
+    out: Path = typer.Option(..., "--out", help="PNG file to write."),
+    seed: int = typer.Option(0, "--seed", help="Data set seed whose samples are shown."),
+    size: int = typer.Option(128, "--size", help="Image side in pixels (at least 32)."),
+    per_attack: int = typer.Option(4, "--per-attack", min=1, help="Samples per attack type."),
+    model: Optional[str] = typer.Option(None, "--model", help="A run folder or checkpoint: "
+                                        "show its heat maps with the evidence outlined "
+                                        "instead of the masks."),
+    method: str = typer.Option("gradcam", "--method", help="Explainer for --model."),
+) -> None:
+    """Draw the first samples of each attack type of a SynthSpoof seed next to their evidence
+    masks, or next to a model's heat maps to see whether it looks at the evidence."""
+    from xfas.data.synth import save_sample_grid
+    from xfas.data.synth.grid import model_explainer
+    from xfas.models import load_model
+
+    explain = None if model is None else model_explainer(load_model(model), method)
+    save_sample_grid(out, seed=seed, size=size, per_attack=per_attack, explain=explain)
+    typer.echo(f"wrote {out}")

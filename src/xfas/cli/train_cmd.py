@@ -97,14 +97,35 @@ def attention_study_command(
     patience: int = typer.Option(3, min=1, help="Early-stopping patience."),
     lr: float = typer.Option(1e-3, min=0.0, help="Adam learning rate (the paper: 1e-4)."),
     batch_size: int = typer.Option(32, min=1, help="Images per step."),
+    bench_images: int = typer.Option(
+        16, "--bench-images", min=0,
+        help="Test spoof images on which the X-FAS benchmark scores Grad-CAM, LIME and SHAP "
+             "of each model's first-seed checkpoint (needs evidence masks; reused on rerun). "
+             "0 skips the benchmark and the figures."),
+    figure_images: int = typer.Option(
+        2, "--figure-images", min=0,
+        help="Test images per attack type in figure_<attack>.png (0: no figures)."),
 ) -> None:
-    """Train cnn, cnn-ca, cnn-sa, cnn-cbam on the same data and seeds; write Table II."""
+    """Train cnn, cnn-ca, cnn-sa, cnn-cbam on the same data and seeds; write Table II, then
+    benchmark their explanations against the evidence (attention_benchmark.md), draw one
+    figure per attack type and write report.html."""
     from xfas.data.splits import open_splits
-    from xfas.study import run_attention_study
+    from xfas.study import explain_attention_study, run_attention_study
+    from xfas.study_bench import ATTENTION_MD
 
     config = TrainConfig(epochs=epochs, patience=patience, learning_rate=lr,
                          batch_size=batch_size)
-    summary = run_attention_study(open_splits(data), out, _seeds(seeds), config)
+    chosen = _seeds(seeds)
+    summary = run_attention_study(open_splits(data), out, chosen, config)
     typer.echo((out / "table2.md").read_text())
     typer.echo(f"written {out / 'table2.md'} and {out / 'table2.json'} "
                f"({len(summary['seeds'])} seeds)")
+    result = explain_attention_study(data, out, seed=chosen[0], bench_images=bench_images,
+                                     figure_images=figure_images)
+    for note in result.notes:
+        typer.echo(f"note: {note}")
+    if result.benchmark is not None:
+        typer.echo((out / ATTENTION_MD).read_text())
+    for attack, path in result.figures.items():
+        typer.echo(f"figure ({attack}): {path}")
+    typer.echo(f"report: {result.report}")

@@ -1,0 +1,170 @@
+"""The attention paper's Figures 2-4: for each attack type in the test split, a few of its
+test images explained by every model of the attention study (its first seed's checkpoint) with
+Grad-CAM, LIME and SHAP, side by side.
+
+``figure_<attack>.png``: for each chosen image, one row per method; the columns are the input
+(its evidence outlined in green when the data have masks), then the map of each model overlaid,
+evidence outlined too. Every cell is ``CELL_INCHES`` square at ``FIGURE_DPI`` and the title
+takes ``TITLE_INCHES``, so a figure of R rows and C columns is exactly C x CELL_PIXELS wide and
+R x CELL_PIXELS + TITLE_PIXELS high.
+
+``figures.json`` records what was drawn (data, images, models' fingerprints, methods, options,
+seed); a rerun with the same inputs finds its figures there and draws nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from xfas.benchmark.figures import outlined_overlay
+from xfas.errors import XfasError
+from xfas.progress import progress_bar
+from xfas.viz import figure_grid
+
+CELL_INCHES, TITLE_INCHES, FIGURE_DPI = 2.0, 0.5, 80
+CELL_PIXELS, TITLE_PIXELS = int(CELL_INCHES * FIGURE_DPI), int(TITLE_INCHES * FIGURE_DPI)
+FIGURES_JSON = "figures.json"
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One test image of a figure: its name, RGB pixels and evidence masks (bool (H, W))."""
+
+    name: str
+    image: np.ndarray
+    masks: tuple[np.ndarray, ...]
+
+
+def figure_path(out: str | Path, attack: str) -> Path:
+    """``out/figure_<attack>.png`` (characters unsafe in file names replaced)."""
+    return Path(out) / f"figure_{re.sub(r'[^A-Za-z0-9_.-]+', '_', attack)}.png"
+
+
+def spoof_attacks(labels: Sequence[int], attacks: Sequence[str]) -> list[str]:
+    """The attack types of the spoof items, sorted."""
+    return sorted({a for label, a in zip(labels, attacks) if int(label) == 1})
+
+
+def choose_images(labels: Sequence[int], attacks: Sequence[str], attack: str, count: int,
+                  seed: int) -> list[int]:
+    """Indices of ``count`` spoof items of ``attack`` drawn with ``seed`` (all when fewer),
+    in index order."""
+    candidates = [i for i, (label, a) in enumerate(zip(labels, attacks))
+                  if int(label) == 1 and a == attack]
+    if len(candidates) <= count:
+        return candidates
+    chosen = np.random.default_rng(seed).choice(len(candidates), size=count, replace=False)
+    return sorted(candidates[int(k)] for k in chosen)
+
+
+def model_maps(model: Any, images: Sequence[np.ndarray], methods: Sequence[str], seed: int,
+               method_options: Mapping[str, Mapping[str, Any]]) -> dict[str, list[np.ndarray]]:
+    """{method: one map per image in [0, 1], at the image's size} of the spoof score."""
+    from xfas.explain import create_explainer
+    from xfas.explain.base import model_device
+
+    batch, geometries = model.preprocess_batch(list(images))
+    batch = batch.to(model_device(model))
+    maps = {}
+    for method in methods:
+        options = {"progress": False, **method_options.get(method, {})}
+        raw = create_explainer(method, model, seed=seed, **options).explain(batch, "spoof")
+        maps[method] = [g.to_image(m.detach().float().cpu()).numpy()
+                        for g, m in zip(geometries, raw)]
+    return maps
+
+
+def draw_figure(panels: Sequence[Panel], maps: Mapping[str, Mapping[str, Sequence[np.ndarray]]],
+                methods: Sequence[str], path: str | Path, title: str) -> Path:
+    """One figure (see the module docstring): ``maps[model][method][i]`` is the map of
+    ``panels[i]``; models are columns in ``maps``' order."""
+    models = list(maps)
+    figure, axes = figure_grid(1 + len(models), len(panels) * len(methods), cell=CELL_INCHES,
+                               extra_height=TITLE_INCHES, layout="constrained")
+    for p, panel in enumerate(panels):
+        for k, method in enumerate(methods):
+            row = p * len(methods) + k
+            axes[row, 0].imshow(outlined_overlay(panel.image, None, panel.masks))
+            axes[row, 0].set_title(f"{panel.name}: {method}", fontsize=8)
+            for column, model in enumerate(models, start=1):
+                shown = outlined_overlay(panel.image, maps[model][method][p] * 255.0,
+                                         panel.masks)
+                axes[row, column].imshow(shown)
+                axes[row, column].set_title(model if row == 0 else "", fontsize=9)
+    figure.suptitle(title, fontsize=10)
+    return save_exact(figure, path)
+
+
+def save_exact(figure: Any, path: str | Path) -> Path:
+    """Write ``figure`` as PNG at ``FIGURE_DPI`` without cropping its margins, so its pixel
+    size is its size in inches x FIGURE_DPI."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        FigureCanvasAgg(figure)
+        figure.savefig(partial, format="png", dpi=FIGURE_DPI, metadata={"Software": None})
+        partial.replace(path)
+    except OSError as error:
+        raise XfasError(f"{path}: cannot write the figure ({error})") from error
+    return path
+
+
+def _panel(test_set: Any, index: int, names: Sequence[str], outline: bool) -> Panel:
+    name = names[index]
+    masks: tuple[np.ndarray, ...] = ()
+    if outline and hasattr(test_set, "load_masks"):
+        masks = tuple(m.numpy().astype(np.uint8) for m in test_set.load_masks(name).values())
+    return Panel(name, test_set.original(index), masks)
+
+
+def attention_figures(test_set: Any, runs: Mapping[str, Path], out: str | Path,
+                      methods: Sequence[str], count: int = 2, seed: int = 0,
+                      method_options: Mapping[str, Mapping[str, Any]] | None = None,
+                      outline: bool = True, progress: bool = True) -> dict[str, Path]:
+    """Draw ``figure_<attack>.png`` into ``out`` for each spoof attack type of ``test_set``
+    (a dataset with ``labels``, ``attacks`` and ``original``) with the checkpoints
+    ``runs[model]``; returns {attack: path}. ``outline``: draw the evidence masks
+    (``test_set.load_masks``) when there are any."""
+    from xfas.models import load_model
+
+    out = Path(out)
+    options = {m: dict(o) for m, o in (method_options or {}).items() if m in methods}
+    labels, attacks = list(test_set.labels), list(test_set.attacks)
+    names = list(getattr(test_set, "names", [f"test #{i}" for i in range(len(labels))]))
+    chosen = {a: choose_images(labels, attacks, a, count, seed)
+              for a in spoof_attacks(labels, attacks)}
+    models = {name: load_model(run) for name, run in runs.items()}
+    spec = {"data": str(getattr(test_set, "root", "")), "methods": list(methods),
+            "options": options, "seed": seed, "outline": outline,
+            "images": {a: [names[i] for i in idx] for a, idx in chosen.items()},
+            "models": {name: model.fingerprint() for name, model in models.items()}}
+    paths = {a: figure_path(out, a) for a in chosen}
+    record = out / FIGURES_JSON
+    if record.is_file() and json.loads(record.read_text(encoding="utf-8")) == spec \
+            and all(p.is_file() for p in paths.values()):
+        return paths
+    order = sorted({i for idx in chosen.values() for i in idx})
+    panels = {i: _panel(test_set, i, names, outline) for i in order}
+    maps: dict[str, dict[str, dict[int, np.ndarray]]] = {}
+    with progress_bar(progress) as bar:
+        task = bar.add_task("attention figures", total=len(models))
+        for name, model in models.items():
+            found = model_maps(model, [panels[i].image for i in order], methods, seed, options)
+            maps[name] = {m: dict(zip(order, found[m])) for m in methods}
+            bar.advance(task)
+    for attack, indices in chosen.items():
+        per_model = {name: {m: [maps[name][m][i] for i in indices] for m in methods}
+                     for name in models}
+        draw_figure([panels[i] for i in indices], per_model, methods, paths[attack],
+                    f"{attack}: {', '.join(methods)} of {', '.join(models)}")
+    record.write_text(json.dumps(spec, indent=1), encoding="utf-8")
+    return paths
