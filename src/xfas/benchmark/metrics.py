@@ -17,9 +17,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
-from rich.progress import track
 
 from xfas.errors import XfasError
+from xfas.progress import tracked
 
 ScoreFn = Callable[[torch.Tensor], torch.Tensor]
 Baseline = str | torch.Tensor | np.ndarray
@@ -258,7 +258,7 @@ def perturbation_curves(score_fn: ScoreFn, images: Any, maps: Any, mode: str,
         pairs = [(i, s) for i in range(n_images) for s in range(steps + 1)]
         chunks = [pairs[start:start + batch_size] for start in range(0, len(pairs), batch_size)]
         scores = np.empty((n_images, steps + 1), dtype=np.float64)
-        for chunk in track(chunks, description=f"{mode} curves", disable=not progress):
+        for chunk in tracked(chunks, f"{mode} curves", progress):
             image_index = torch.tensor([i for i, _ in chunk], device=device)
             step_index = torch.tensor([s for _, s in chunk], device=device)
             changed = rank_t[image_index] < count_t[step_index][:, None]

@@ -288,7 +288,7 @@ def plan_units(records: Sequence[ImageRecord], groups: Sequence[tuple[str, ...]]
 def _scan(config: BenchmarkConfig, data: str, model: Any, methods: list[str],
           store: RunStore, out: Path, progress: bool) -> None:
     """Choose and check the images, store them with the problems, keep the grid's inputs."""
-    from xfas.data.datasets.benchmark import _read_mask
+    from xfas.data.datasets.benchmark import read_mask
     from xfas.data.image_io import load_image
 
     detector = None
@@ -302,7 +302,7 @@ def _scan(config: BenchmarkConfig, data: str, model: Any, methods: list[str],
         raise XfasError(f"--data {config.data}: no image to score in "
                         f"{result.info['scored_split']} ({len(result.problems)} problem(s) "
                         "found; see the warnings)")
-    entries = [(r.name, load_image(r.path), {e: _read_mask(Path(p)) for e, p in r.masks.items()})
+    entries = [(r.name, load_image(r.path), {e: read_mask(Path(p)) for e, p in r.masks.items()})
                for r in result.scored[:config.grid_images]]
     write_grid_inputs(out, entries, config.grid_side)
     store.write_scan(result.scored + result.calibration, result.problems, result.info)

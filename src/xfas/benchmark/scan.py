@@ -20,7 +20,7 @@ import numpy as np
 
 from xfas.benchmark.store import ImageRecord, Problem
 from xfas.data.datasets.base import IMAGE_EXTENSIONS, ItemError
-from xfas.data.datasets.benchmark import BenchmarkDataset, _read_mask
+from xfas.data.datasets.benchmark import BenchmarkDataset, read_mask
 from xfas.data.datasets.manifest import read_manifest
 from xfas.data.image_io import load_image
 from xfas.errors import XfasError
@@ -139,7 +139,7 @@ def check_image(name: str, role: str, path: Path, masks_dir: Path,
                                         "the manifest but the mask file is missing"))
             continue
         try:
-            mask = _read_mask(mask_path)
+            mask = read_mask(mask_path)
         except ItemError as error:
             problems.append(Problem(str(mask_path), "unreadable_mask", error.detail))
             continue

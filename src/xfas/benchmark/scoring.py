@@ -23,7 +23,7 @@ import torch
 from xfas.benchmark.figures import map_thumbnail
 from xfas.benchmark.metrics import curve_auc, iou, niou, perturbation_curves, pointing_game
 from xfas.benchmark.store import IMAGE_EVIDENCE, Row
-from xfas.data.datasets.benchmark import _read_mask
+from xfas.data.datasets.benchmark import read_mask
 from xfas.data.image_io import load_image
 from xfas.errors import XfasError
 
@@ -196,7 +196,7 @@ def _load(model: Any, images: Sequence[UnitImage]) -> tuple[torch.Tensor, list[_
         rgb = load_image(item.path)
         tensor, geometry = model.preprocess(rgb, item.face_box)
         tensors.append(tensor)
-        loaded.append(_Loaded(item, {e: _read_mask(p) for e, p in item.masks}, geometry))
+        loaded.append(_Loaded(item, {e: read_mask(p) for e, p in item.masks}, geometry))
     return torch.stack(tensors).to(model_device(model)), loaded
 
 

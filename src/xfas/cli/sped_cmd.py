@@ -113,7 +113,7 @@ def load_inputs(data: Path, split: str | None, model, spoof_only: bool, attack: 
 def explain_concepts(out: Path, model, inputs: list, bank: Path, batch_size: int,
                      progress: bool) -> list[Path]:
     """``xfas explain --concepts BANK``: Fig. 6 (OUT/IMAGE_sped.png) for each prepared input
-    (``explain_cmd.ExplainInput``) and its verdict in words on stdout."""
+    (``xfas.explain_images.ExplainInput``) and its verdict in words on stdout."""
     from xfas.sped import SPED, describe_explanation, explanation_figure
 
     sped = SPED.load(bank, model, batch_size=batch_size, progress=progress)

@@ -16,6 +16,7 @@ import torch
 from rich.progress import Progress
 
 from xfas.errors import XfasError
+from xfas.progress import progress_bar
 from xfas.sped.kmeans import kmeans
 
 INITS = ("kmeans", "random")
@@ -196,7 +197,7 @@ class SemiNMF:
             raise XfasError(f"n_components: {self.n_components} exceeds the number of rows of A "
                             f"({a.shape[0]})")
         seeds = np.random.SeedSequence(self.seed).generate_state(self.n_init)
-        with Progress(disable=not self.progress, transient=True) as progress:
+        with progress_bar(self.progress, transient=True) as progress:
             task = progress.add_task("Semi-NMF", total=self.n_init * self.max_iter)
 
             def restarts():

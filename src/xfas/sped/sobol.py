@@ -13,9 +13,9 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-from rich.progress import Progress
 
 from xfas.errors import XfasError
+from xfas.progress import progress_bar
 from xfas.sped.designs import sobol_design, split_outputs
 from xfas.sped.estimators import get_estimator
 
@@ -34,7 +34,7 @@ def evaluate_design(func: Callable[[Any], Any], design: torch.Tensor,
         raise XfasError(f"batch_size: must be a positive integer or None, got {batch_size!r}")
     step = rows if batch_size is None else int(batch_size)
     outputs = []
-    with Progress(disable=not progress or step >= rows, transient=True) as bar:
+    with progress_bar(progress and step < rows, transient=True) as bar:
         task = bar.add_task("Sobol design", total=rows)
         for start in range(0, rows, step):
             chunk = design[start:start + step]

@@ -26,12 +26,12 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 import torch
-from rich.progress import track
 from torch.utils.data import Dataset
 
 from xfas.data.image_io import load_image
 from xfas.errors import XfasError
 from xfas.models.base import Box
+from xfas.progress import tracked
 
 LIVE, SPOOF = 0, 1
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
@@ -189,8 +189,7 @@ class FASDataset(Dataset):
     def check(self, progress: bool = True) -> dict[str, dict[str, Any]]:
         """Read every item once in this process and return ``summary()``: a dry run that
         finds every bad file before training."""
-        for index in track(range(len(self)), description="checking items",
-                           disable=not progress):
+        for index in tracked(range(len(self)), "checking items", progress):
             if index not in self._bad:
                 self[index]
         return self.summary()

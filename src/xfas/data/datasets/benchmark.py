@@ -136,7 +136,7 @@ class BenchmarkDataset(FASDataset):
                     raise ItemError("missing_mask", path, "listed as evidence in the "
                                     "manifest but the mask file is missing")
                 continue
-            mask = _read_mask(path)
+            mask = read_mask(path)
             if size is not None and mask.shape != size:
                 raise ItemError("unreadable_mask", path, f"mask is {mask.shape[1]}x"
                                 f"{mask.shape[0]} but the image is {size[1]}x{size[0]}")
@@ -196,7 +196,7 @@ class _Indexed:
     split: str | None
 
 
-def _read_mask(path: Path) -> np.ndarray:
+def read_mask(path: Path) -> np.ndarray:
     """A mask file as bool (H, W): non-zero pixels are evidence."""
     try:
         with Image.open(path) as image:

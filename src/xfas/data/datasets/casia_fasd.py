@@ -23,12 +23,12 @@ from typing import Any, Callable, Protocol
 import cv2
 import numpy as np
 import torch
-from rich.progress import track
 
 from xfas.data.datasets.balance import check_split
 from xfas.data.datasets.base import CROP_SCALE, FASDataset, ItemError, Sample, require_folder
 from xfas.errors import XfasError
 from xfas.models.base import Box, context_crop_box
+from xfas.progress import tracked
 
 VIDEO_ATTACKS = {"1": "live", "2": "live", "HR_1": "live",
                  "3": "print", "4": "print", "HR_2": "print",
@@ -99,7 +99,7 @@ class CasiaFASD(FASDataset):
         videos = _videos(folder)
         if not videos:
             raise XfasError(f"{folder}: no CASIA-FASD videos (<subject>/<1..8 or HR_1..4>.avi)")
-        for subject, path in track(videos, description="counting frames", disable=not progress):
+        for subject, path in tracked(videos, "counting frames", progress):
             try:
                 count = count_frames(path)
             except ItemError as error:
