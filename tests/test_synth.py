@@ -16,10 +16,12 @@ from xfas.data.synth import (EVIDENCE_TYPES, build_composition, edge_radius,
                              generate_synthspoof, load_face_photos, render_sample,
                              save_sample_grid, split_of)
 from xfas.data.synth.faces import draw_person, sample_face
-from xfas.data.synth.grid import COLOURS, heat_panel, model_explainer
+from xfas.data.synth.grid import COLOURS
+from xfas.explain_images import heat_map_panel, heat_panel
 from xfas.models import build_model, save_model
 from xfas.viz import overlay
 from xfas.errors import XfasError
+from xfas.explain import create_explainer
 
 HANDS = frozenset({"palms", "fingers"})
 SIZE = 128
@@ -361,10 +363,13 @@ def test_heat_panel_outlines_each_mask_in_its_colour() -> None:
 
 def test_explained_grid_shows_the_models_maps(tmp_path) -> None:
     model = build_model("cnn")
-    explain = model_explainer(model, "gradcam")
     sample = render_sample(0, seed=0, size=64)
-    heat = explain(sample.image)
-    assert heat.shape == (64, 64) and heat.min() >= 0 and heat.max() <= 1
+    panel = heat_map_panel(model, "gradcam")(sample.image, {})
+    # with no masks the panel is exactly the overlay of the model's Grad-CAM in image coords
+    x, geometry = model.preprocess(sample.image)
+    expected = create_explainer("gradcam", model).explain(x[None], target="spoof")
+    heat = geometry.to_image(expected)[0].numpy()
+    assert np.array_equal(panel, overlay(sample.image, heat))
     save_model(model, tmp_path / "cnn.safetensors")
     code = main(["synth-grid", "--out", str(tmp_path / "grid.png"), "--size", "64",
                  "--per-attack", "1", "--model", str(tmp_path / "cnn.safetensors")])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -107,3 +108,37 @@ def write_outputs(out: Path, model, inputs: list[ExplainInput],
     np.savez_compressed(npz, **arrays)
     written.append(npz)
     return written
+
+
+def heat_panel(image: np.ndarray, masks: dict[str, np.ndarray], saliency: np.ndarray
+               ) -> np.ndarray:
+    """The image under the heat map ``saliency`` (H, W in [0, 1]), each evidence mask
+    outlined in its SynthSpoof grid colour."""
+    import cv2
+
+    from xfas import viz
+    from xfas.data.synth.grid import COLOURS
+
+    panel = viz.overlay(image, saliency)
+    for name, mask in masks.items():
+        contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL,
+                                       cv2.CHAIN_APPROX_NONE)
+        cv2.drawContours(panel, contours, -1, COLOURS[name], 1)
+    return panel
+
+
+def heat_map_panel(model, method: str = "gradcam"
+                   ) -> Callable[[np.ndarray, dict[str, np.ndarray]], np.ndarray]:
+    """A sample-grid panel (``xfas.data.synth.grid.sample_grid``): ``method``'s spoof map of
+    ``model`` on the whole image (its crop geometry undone), evidence outlined."""
+    from xfas.explain import create_explainer
+
+    explainer = create_explainer(method, model)
+    device = next(model.parameters()).device
+
+    def panel(image: np.ndarray, masks: dict[str, np.ndarray]) -> np.ndarray:
+        x, geometry = model.preprocess(image)
+        maps = explainer.explain(x[None].to(device), target="spoof").cpu()
+        return heat_panel(image, masks, geometry.to_image(maps)[0].numpy())
+
+    return panel

@@ -68,9 +68,10 @@ def synth_grid_command(
     """Draw the first samples of each attack type of a SynthSpoof seed next to their evidence
     masks, or next to a model's heat maps to see whether it looks at the evidence."""
     from xfas.data.synth import save_sample_grid
-    from xfas.data.synth.grid import model_explainer
+    from xfas.data.synth.grid import mask_panel
+    from xfas.explain_images import heat_map_panel
     from xfas.models import load_model
 
-    explain = None if model is None else model_explainer(load_model(model), method)
-    save_sample_grid(out, seed=seed, size=size, per_attack=per_attack, explain=explain)
+    panel = mask_panel if model is None else heat_map_panel(load_model(model), method)
+    save_sample_grid(out, seed=seed, size=size, per_attack=per_attack, panel=panel)
     typer.echo(f"wrote {out}")

@@ -1,6 +1,6 @@
 """A figure of SynthSpoof samples: rows live / print / cut / replay, each sample shown next to
-its evidence masks, one colour per evidence type, with a legend; or, given an explainer, next
-to its heat map with the evidence outlined (to see whether a model looks at the evidence)."""
+its evidence masks, one colour per evidence type, with a legend; or next to another panel,
+e.g. a model's heat map with the evidence outlined (``xfas.explain_images.heat_map_panel``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import io
 from pathlib import Path
 from typing import Callable
 
-import cv2
 import numpy as np
 
 from xfas.data.synth.evidence import EVIDENCE_TYPES
@@ -29,53 +28,21 @@ def mask_panel(image: np.ndarray, masks: dict[str, np.ndarray]) -> np.ndarray:
     return panel.astype(np.uint8)
 
 
-Explain = Callable[[np.ndarray], np.ndarray]
-
-
-def heat_panel(image: np.ndarray, masks: dict[str, np.ndarray], saliency: np.ndarray
-               ) -> np.ndarray:
-    """The image under the heat map ``saliency`` (H, W in [0, 1]), each evidence mask
-    outlined in its colour."""
-    from xfas.viz import overlay
-
-    panel = overlay(image, saliency)
-    for name, mask in masks.items():
-        contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL,
-                                       cv2.CHAIN_APPROX_NONE)
-        cv2.drawContours(panel, contours, -1, COLOURS[name], 1)
-    return panel
-
-
-def model_explainer(model, method: str = "gradcam") -> Explain:
-    """An ``Explain`` that maps an RGB image to ``method``'s spoof map of ``model`` in image
-    coordinates (the model's crop geometry undone)."""
-    from xfas.explain import create_explainer
-
-    explainer = create_explainer(method, model)
-
-    def explain(image: np.ndarray) -> np.ndarray:
-        x, geometry = model.preprocess(image)
-        device = next(model.parameters()).device
-        maps = explainer.explain(x[None].to(device), target="spoof").cpu()
-        return geometry.to_image(maps)[0].numpy()
-
-    return explain
+Panel = Callable[[np.ndarray, dict[str, np.ndarray]], np.ndarray]
 
 
 def sample_grid(seed: int = 0, size: int = 128, per_attack: int = 4,
-                explain: Explain | None = None) -> tuple[np.ndarray, list[str]]:
-    """The grid image (rows = attack types, each sample as image | masks, or image | heat map
-    with outlined evidence when ``explain`` is given) and the row names. Samples are the first
-    ``per_attack`` of each attack type in the data set of ``seed``."""
+                panel: Panel = mask_panel) -> tuple[np.ndarray, list[str]]:
+    """The grid image (rows = attack types, each sample as image | ``panel(image, masks)``,
+    by default its masks) and the row names. Samples are the first ``per_attack`` of each
+    attack type in the data set of ``seed``."""
     size = check_size(size)
     found: dict[str, list[np.ndarray]] = {attack: [] for attack in ATTACKS}
     index = 0
     while any(len(v) < per_attack for v in found.values()):
         s = render_sample(index, seed, size)
         if len(found[s.attack]) < per_attack:
-            panel = (mask_panel(s.image, s.masks) if explain is None
-                     else heat_panel(s.image, s.masks, explain(s.image)))
-            found[s.attack].append(np.concatenate([s.image, panel], 1))
+            found[s.attack].append(np.concatenate([s.image, panel(s.image, s.masks)], 1))
         index += 1
     gap = np.full((size, 4, 3), 255, np.uint8)
     rows = [np.concatenate([x for cell in found[a] for x in (cell, gap)][:-1], 1)
@@ -85,7 +52,7 @@ def sample_grid(seed: int = 0, size: int = 128, per_attack: int = 4,
 
 
 def save_sample_grid(path: str | Path, seed: int = 0, size: int = 128,
-                     per_attack: int = 4, explain: Explain | None = None) -> Path:
+                     per_attack: int = 4, panel: Panel = mask_panel) -> Path:
     """Write the sample grid (see ``sample_grid``) with row labels and a colour legend as a
     PNG at ``path``."""
     import matplotlib
@@ -98,7 +65,7 @@ def save_sample_grid(path: str | Path, seed: int = 0, size: int = 128,
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise XfasError(f"{path}: the sample grid is written as .png")
-    grid, names = sample_grid(seed, size, per_attack, explain)
+    grid, names = sample_grid(seed, size, per_attack, panel)
     dpi = 100
     height, width = grid.shape[:2]
     fig = plt.figure(figsize=((width + 70) / dpi, (height + 40) / dpi), dpi=dpi)
