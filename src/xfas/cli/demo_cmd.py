@@ -87,8 +87,8 @@ def explain_samples(out: Path, assets: Path | None) -> list[tuple[str, str, floa
     """Verdicts of the fused MiniFASNet models and Grad-CAM / LIME / SHAP figures of V2 on the
     three sample images; [] with a note when the assets are not found."""
     from xfas.assets import SAMPLE_IMAGES, find_asset
-    from xfas.explain_images import explain_inputs, prepare_inputs, write_outputs
     from xfas.data.image_io import load_image
+    from xfas.explain_images import explain_inputs, prepare_inputs, write_outputs
     from xfas.models import load_model
     from xfas.models.fused import FusedPredictor
 
