@@ -114,17 +114,11 @@ def heat_panel(image: np.ndarray, masks: dict[str, np.ndarray], saliency: np.nda
                ) -> np.ndarray:
     """The image under the heat map ``saliency`` (H, W in [0, 1]), each evidence mask
     outlined in its SynthSpoof grid colour."""
-    import cv2
-
     from xfas import viz
     from xfas.data.synth.grid import COLOURS
 
-    panel = viz.overlay(image, saliency)
-    for name, mask in masks.items():
-        contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL,
-                                       cv2.CHAIN_APPROX_NONE)
-        cv2.drawContours(panel, contours, -1, COLOURS[name], 1)
-    return panel
+    return viz.outline_masks(viz.overlay(image, saliency),
+                             [(mask, COLOURS[name]) for name, mask in masks.items()])
 
 
 def heat_map_panel(model, method: str = "gradcam"

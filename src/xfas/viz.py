@@ -53,6 +53,19 @@ def overlay(image: np.ndarray, saliency: ArrayLike, alpha: float = 0.5,
     return np.clip(np.rint(blended), 0, 255).astype(np.uint8)
 
 
+def outline_masks(canvas: np.ndarray, masks: Sequence[tuple[np.ndarray, tuple[int, int, int]]]
+                  ) -> np.ndarray:
+    """Draw each mask's outer contour (non-zero pixels, 1 px) in its RGB colour on ``canvas``
+    (uint8 (H, W, 3), changed in place and returned)."""
+    import cv2
+
+    for mask, colour in masks:
+        contours, _ = cv2.findContours((np.asarray(mask) > 0).astype(np.uint8),
+                                       cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        cv2.drawContours(canvas, contours, -1, colour, 1)
+    return canvas
+
+
 def figure_grid(columns: int, rows: int, cell: float = 2.0, extra_height: float = 0.0,
                 layout: str | None = None):
     """A matplotlib Figure (no pyplot state) with a rows x columns grid of bare axes."""

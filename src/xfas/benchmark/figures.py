@@ -163,15 +163,11 @@ def bar_chart(table: Mapping[str, Mapping[str, Mapping[str, Any]]], methods: Seq
 def outlined_overlay(image: np.ndarray, saliency: np.ndarray | None,
                      masks: Sequence[np.ndarray]) -> np.ndarray:
     """The image with the map overlaid (if any) and each mask's contour drawn on top."""
-    from xfas.viz import overlay
+    from xfas.viz import outline_masks, overlay
 
     canvas = image.copy() if saliency is None else overlay(image, saliency.astype(np.float64)
                                                            / 255.0)
-    for mask in masks:
-        contours, _ = cv2.findContours((mask > 0).astype(np.uint8), cv2.RETR_EXTERNAL,
-                                       cv2.CHAIN_APPROX_NONE)
-        cv2.drawContours(canvas, contours, -1, OUTLINE, 1)
-    return canvas
+    return outline_masks(canvas, [(mask, OUTLINE) for mask in masks])
 
 
 def method_grid(run_dir: Path, methods: Sequence[str]) -> bytes | None:
