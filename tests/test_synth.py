@@ -194,13 +194,16 @@ def test_live_images_carry_visible_distractors(samples):
 
 
 def test_face_size_and_position_are_no_cue(samples):
+    """Median face widths of live and spoof images agree within 8 % (measured 0.1 % on seed 0,
+    5 % on seed 1). Boxes of tilted printed faces once came from the box's corners, which
+    made spoof faces measure 13-16 % wider."""
     def centre_and_width(group):
         boxes = np.array([s.face_box for s in group])
         return boxes[:, 0] + boxes[:, 2] / 2, boxes[:, 2]
 
     (lx, lw), (sx, sw) = (centre_and_width([s for s in samples if s.label == label])
                           for label in ("live", "spoof"))
-    assert abs(np.median(lw) - np.median(sw)) < 0.15 * np.median(lw)
+    assert abs(np.median(lw) - np.median(sw)) < 0.08 * np.median(lw)
     assert abs(np.median(lx) - np.median(sx)) < 0.06 * SIZE
     assert np.quantile(sw, 0.1) < np.quantile(lw, 0.5) < np.quantile(sw, 0.9)
 

@@ -74,9 +74,13 @@ def _portrait(rng: np.random.Generator, width: int, height: int,
 
 def _image_box(placement: media.Placement, box: tuple[float, float, float, float],
                offset: tuple[float, float]) -> tuple[float, float, float, float]:
+    """The image bounding box of the face oval whose sheet box is ``box``: the ellipse inscribed
+    in the box, mapped point by point (mapping the box's corners would inflate a tilted face's
+    box, so printed faces would measure larger than live ones)."""
     x, y, w, h = box
-    corners = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]]) + np.asarray(offset)
-    pts = placement.to_image(corners)
+    t = np.linspace(0, 2 * np.pi, 48, endpoint=False)
+    oval = np.stack([x + w / 2 * (1 + np.cos(t)), y + h / 2 * (1 + np.sin(t))], axis=1)
+    pts = placement.to_image(oval + np.asarray(offset))
     (x0, y0), (x1, y1) = pts.min(axis=0), pts.max(axis=0)
     return float(x0), float(y0), float(x1 - x0), float(y1 - y0)
 
