@@ -23,9 +23,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from xfas.benchmark.figures import outlined_overlay
-from xfas.errors import XfasError
 from xfas.progress import progress_bar
-from xfas.viz import figure_grid
+from xfas.viz import figure_grid, save_figure
 
 CELL_INCHES, TITLE_INCHES, FIGURE_DPI = 2.0, 0.5, 80
 CELL_PIXELS, TITLE_PIXELS = int(CELL_INCHES * FIGURE_DPI), int(TITLE_INCHES * FIGURE_DPI)
@@ -98,24 +97,7 @@ def draw_figure(panels: Sequence[Panel], maps: Mapping[str, Mapping[str, Sequenc
                 axes[row, column].imshow(shown)
                 axes[row, column].set_title(model if row == 0 else "", fontsize=9)
     figure.suptitle(title, fontsize=10)
-    return save_exact(figure, path)
-
-
-def save_exact(figure: Any, path: str | Path) -> Path:
-    """Write ``figure`` as PNG at ``FIGURE_DPI`` without cropping its margins, so its pixel
-    size is its size in inches x FIGURE_DPI."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    path = Path(path)
-    partial = path.with_name(path.name + ".partial")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        FigureCanvasAgg(figure)
-        figure.savefig(partial, format="png", dpi=FIGURE_DPI, metadata={"Software": None})
-        partial.replace(path)
-    except OSError as error:
-        raise XfasError(f"{path}: cannot write the figure ({error})") from error
-    return path
+    return save_figure(figure, path, dpi=FIGURE_DPI, crop=False)
 
 
 def _panel(test_set: Any, index: int, names: Sequence[str], outline: bool) -> Panel:

@@ -78,15 +78,23 @@ def figure_grid(columns: int, rows: int, cell: float = 2.0, extra_height: float 
     return figure, axes
 
 
-def save_figure(figure, path: str | Path) -> Path:
-    """Write ``figure`` as PNG, creating folders; XfasError naming the path if it fails."""
+def save_figure(figure, path: str | Path, dpi: float | None = None, crop: bool = True) -> Path:
+    """Write ``figure`` as PNG, creating folders; XfasError naming the path if it fails.
+
+    ``crop`` trims the white margins; without it the PNG is exactly the figure's size in
+    inches x ``dpi`` (default: the figure's own). The file appears whole or not at all (written
+    beside it, then renamed), and carries no software-version tag, so equal figures give equal
+    bytes."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     path = Path(path)
+    partial = path.with_name(path.name + ".partial")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         FigureCanvasAgg(figure)
-        figure.savefig(path, format="png", bbox_inches="tight")
+        figure.savefig(partial, format="png", dpi=dpi or "figure",
+                       bbox_inches="tight" if crop else None, metadata={"Software": None})
+        partial.replace(path)
     except OSError as error:
         raise XfasError(f"{path}: cannot write the figure ({error})") from error
     return path

@@ -25,7 +25,7 @@ import torch
 from xfas.errors import XfasError
 from xfas.explain.base import PROBABILITY, Target, progress_steps
 from xfas.explain.regions import (SEGMENTATIONS, RegionAttribution, RegionExplainer,
-                                  evaluate_coalitions,                                   gaussian_blur, superpixels)
+                                  evaluate_coalitions, gaussian_blur, superpixels)
 
 MODES = ("auto", "exact", "kernel")
 SAMPLINGS = ("iid", "paired")
