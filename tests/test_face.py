@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from xfas.assets import DETECTOR_MODEL, DETECTOR_PROTOTXT
-from xfas.data.face import FaceDetector
+from xfas.data.face import FaceDetector, best_detection
 from xfas.data.image_io import load_image
 from xfas.errors import AssetMissingError, XfasError
 
@@ -55,6 +55,26 @@ def test_no_face_gives_none(retina: FaceDetector) -> None:
     blank = np.full((240, 320, 3), 128, np.uint8)
     assert retina.detect(blank) is None
     assert FaceDetector().detect(blank) is None
+
+
+@pytest.mark.parametrize("shape", [(2, 107), (4, 198), (2, 300)])
+def test_sliver_images_whose_boxes_decode_to_infinity_find_nothing(
+        retina: FaceDetector, shape: tuple[int, int]) -> None:
+    """On these slivers the net answers confidence 1 with boxes of +-inf (they once made the
+    service answer 500: "cannot convert float infinity to integer")."""
+    for image in (np.full((*shape, 3), 128, np.uint8),
+                  np.random.default_rng(0).integers(0, 256, (*shape, 3), dtype=np.uint8)):
+        assert retina.detect(image) is None
+
+
+def test_best_detection_skips_non_finite_rows() -> None:
+    rows = np.array([[0, 1, 1.0, -np.inf, 0.1, np.inf, 0.9],
+                     [0, 1, 0.99, 0.2, np.nan, 0.6, 0.8],
+                     [0, 1, 0.7, 0.1, 0.2, 0.5, 0.6],
+                     [0, 1, 0.9, 0.3, 0.3, 0.7, 0.7]], np.float32)
+    np.testing.assert_array_equal(best_detection(rows, 0.6), rows[3])
+    assert best_detection(rows, 0.95) is None
+    assert best_detection(rows[:2], 0.0) is None
 
 
 def test_min_confidence_above_one_finds_nothing() -> None:

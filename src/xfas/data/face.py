@@ -84,11 +84,9 @@ class FaceDetector:
             bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_LINEAR)
         blob = cv2.dnn.blobFromImage(bgr, 1.0, mean=_RETINA_MEAN)
         self._net.setInput(blob, "data")
-        rows = self._net.forward(_RETINA_OUTPUT).reshape(-1, 7)
-        if rows.shape[0] == 0:
-            return None
-        best = rows[int(np.argmax(rows[:, 2]))]
-        if best[2] < self.min_confidence:
+        best = best_detection(self._net.forward(_RETINA_OUTPUT).reshape(-1, 7),
+                              self.min_confidence)
+        if best is None:
             return None
         left, right = best[3] * width, best[5] * width
         top, bottom = best[4] * height, best[6] * height
@@ -106,6 +104,18 @@ class FaceDetector:
             return None
         x, y, w, h = (int(v) for v in boxes[int(np.argmax(np.ravel(weights)))])
         return _clip_box(x, y, w, h, width, height)
+
+
+def best_detection(rows: np.ndarray, min_confidence: float) -> np.ndarray | None:
+    """The most confident of RetinaFace's output rows (image id, label, confidence, then the box
+    x0, y0, x1, y1 as fractions of the image) if it reaches ``min_confidence``, else None. Rows
+    with a non-finite number are dropped: on some degenerate images the net's box decoding
+    overflows to infinity, which no pixel box can hold."""
+    rows = rows[np.isfinite(rows[:, 2:7]).all(axis=1)]
+    if rows.shape[0] == 0:
+        return None
+    best = rows[int(np.argmax(rows[:, 2]))]
+    return best if best[2] >= min_confidence else None
 
 
 def _read_caffe(caffemodel: Path, prototxt: Path) -> cv2.dnn.Net:
