@@ -11,7 +11,7 @@ from torch.utils.data import Dataset
 from xfas.errors import Interrupted, XfasError
 from xfas.models import load_model
 from xfas.models.checkpoint import read_checkpoint
-from xfas.train import TrainConfig, train
+from xfas.train import TrainConfig, augment_batch, train
 
 
 class BorderDataset(Dataset):
@@ -76,6 +76,20 @@ def test_early_stopping_stops_after_patience(tmp_path) -> None:
     result = train(BorderDataset(32, 0), BorderDataset(16, 1), tmp_path / "run",
                    small_config(epochs=10, patience=2, learning_rate=0.0), progress=False)
     assert result.stopped_early and result.epochs_run == 3 and result.best_epoch == 1
+
+
+def test_augmentation_crops_inside_the_image_and_moves_content() -> None:
+    """A uniform image stays uniform (the crop never samples outside the image, so no padded
+    or wrapped borders appear), and a single bright pixel lands in different places."""
+    generator = torch.Generator().manual_seed(0)
+    flat = augment_batch(torch.full((16, 3, 64, 64), 0.4), generator)
+    spread = flat.amax(dim=(1, 2, 3)) - flat.amin(dim=(1, 2, 3))
+    assert spread.max().item() < 1e-5
+    dot = torch.zeros(16, 3, 64, 64)
+    dot[:, :, 20:22, 40:42] = 1.0
+    moved = augment_batch(dot, generator)[:, 0]
+    peaks = {divmod(int(m.argmax()), 64) for m in moved}
+    assert len(peaks) >= 8, peaks
 
 
 def test_learning_rate_staircase() -> None:

@@ -51,8 +51,8 @@ def train_model(data: Path, run: Path, epochs: int, seed: int) -> dict:
     from xfas.study import trained_run_metrics
     from xfas.train import TrainConfig
 
-    config = TrainConfig(model="cnn-cbam", epochs=epochs, learning_rate=1e-3, patience=3,
-                         seed=seed)
+    config = TrainConfig(model="cnn-cbam", epochs=epochs, batch_size=32, learning_rate=1e-3,
+                         patience=3, seed=seed)
     return trained_run_metrics(open_splits(data), run, config)
 
 

@@ -37,11 +37,12 @@ def train_command(
     out: Path = typer.Option(..., "--out", help="Run folder for checkpoints and history."),
     model: str = typer.Option("cnn-cbam", "--model", help="cnn, cnn-ca, cnn-sa or cnn-cbam."),
     epochs: int = typer.Option(50, min=1, help="Maximum number of epochs."),
-    batch_size: int = typer.Option(32, min=1, help="Images per step."),
+    batch_size: int = typer.Option(TrainConfig.batch_size, min=1, help="Images per step."),
     lr: float = typer.Option(1e-4, min=0.0, help="Initial Adam learning rate."),
     patience: int = typer.Option(10, min=1, help="Early-stopping patience in epochs."),
     seed: int = typer.Option(0, help="Seed of initialisation, shuffling and augmentation."),
-    augment: bool = typer.Option(True, help="Flips, mild brightness/contrast, small shifts."),
+    augment: bool = typer.Option(True, help="Random crops of 80-100 %, flips, mild "
+                                 "brightness/contrast, small shifts."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run."),
 ) -> None:
     """Train a FAS model with the attention paper's recipe; Ctrl-C keeps the best checkpoint."""

@@ -3,10 +3,11 @@
 - live: a room and a person; sometimes a hand near the face or a hand holding a card, phone
   or book away from the face (distractors, no evidence).
 - print: a room, maybe the attacker behind, a printed photo of another person in another room
-  (the same face and room generators, then the print look), hands holding it.
+  (the same face and room generators, then the print look; mostly with a white margin), its
+  soft shadow on what is behind, hands holding it.
 - cut: print, with holes cut at the eyes and/or mouth, the attacker's real face aligned behind.
 - replay: a phone or tablet showing such a photo (screen look, pixel grid, moire, glare),
-  its bezel, hands holding it.
+  its bezel, its shadow, hands holding it.
 
 Layer names, back to front: room, arms, palms, paper | bezel + screen, fingers (and for live
 scenes: distractor_hand, held_object). Tests leave layers out by these names.
@@ -33,9 +34,14 @@ from xfas.data.synth.scene import draw_room
 BEZELS = np.array([[18, 18, 20], [30, 30, 34], [236, 236, 238], [180, 182, 186],
                    [120, 122, 128], [205, 180, 150]], dtype=np.float32)
 BEZEL_P = np.array([0.3, 0.25, 0.15, 0.1, 0.1, 0.1])
-# Chance of a photo-sized rectangle behind a live person: matches the long straight edges a
-# held photo or device adds to spoofs (measured with a Hough-line classifier, see tests).
-LARGE_OBJECT = 0.8
+# Chance of a photo-sized rectangle behind a live person, so that long straight edges are no
+# spoof cue on their own (measured with a Hough-line classifier, see tests).
+LARGE_OBJECT = 0.4
+# Width of a generated portrait's face as a fraction of the photo (a headshot, as in CASIA-FASD's
+# prints): the photo is then about twice the face, so its edges usually show in the frame.
+HEADSHOT = (0.65, 0.85)
+# Chance that a print has no white margin (most printed photos have one).
+BORDERLESS = 0.15
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,7 @@ def _portrait(rng: np.random.Generator, width: int, height: int,
         return Portrait(image, (cx, cy), fw, eyes, np.array([cx, cy + 0.36 * fw]),
                         (cx - fw / 2, cy - 0.65 * fw, fw, 1.3 * fw))
     image, _ = draw_room(rng, height, width)
-    fw = rng.uniform(0.3, 0.5) * min(width, 0.75 * height)
+    fw = rng.uniform(*HEADSHOT) * min(width, 0.75 * height)
     cx, cy = rng.uniform(0.4, 0.6) * width, rng.uniform(0.38, 0.55) * height
     face = sample_face(rng, cx, cy, fw)
     if frontal:
@@ -156,7 +162,7 @@ def _paper(rng: np.random.Generator, size: int, room: np.ndarray, slot, photos,
     pw = int(round(size * rng.uniform(0.8, 1.2)))
     ph = int(round(pw * aspect))
     portrait = _portrait(rng, pw, ph, photos, frontal=cut)
-    margin = 0 if rng.random() < 0.5 else int(round(rng.uniform(0.03, 0.09) * pw))
+    margin = 0 if rng.random() < BORDERLESS else int(round(rng.uniform(0.04, 0.1) * pw))
     sw, sh = pw + 2 * margin, ph + 2 * margin
     paper = media.PAPERS[int(rng.integers(len(media.PAPERS)))] * rng.uniform(0.96, 1.02, 3)
     sheet = np.empty((sh, sw, 3), np.float32)
@@ -178,6 +184,7 @@ def _paper(rng: np.random.Generator, size: int, room: np.ndarray, slot, photos,
     skin = _skin(rng)
     if rng.random() < 0.75 or cut:
         skin = _attacker(rng, room, placement, portrait, offset, scale).skin
+    _cast_shadow(rng, room, region)
     holes = np.zeros_like(region)
     if cut:
         which = str(rng.choice(["eyes", "mouth", "both"], p=[0.4, 0.2, 0.4]))
@@ -238,6 +245,7 @@ def _device(rng: np.random.Generator, size: int, room: np.ndarray, slot, photos
     skin = _skin(rng)
     if rng.random() < 0.7:
         skin = _attacker(rng, room, placement, portrait, offset, scale).skin
+    _cast_shadow(rng, room, body)
     hands = _grips(rng, size, placement, fw * rng.uniform(0.5, 0.8), skin)
     arms, palms, fingers = _hand_layers(size, hands)
     layers = [arms, palms,
@@ -246,6 +254,18 @@ def _device(rng: np.random.Generator, size: int, room: np.ndarray, slot, photos
               Layer("screen", np.clip(shown, 0, 255).astype(np.uint8), screen, emissive=True),
               fingers]
     return layers, _image_box(placement, portrait.box, offset)
+
+
+def _cast_shadow(rng: np.random.Generator, room: np.ndarray, medium: np.ndarray) -> None:
+    """Darken ``room`` (in place) under the soft shadow of a held ``medium`` (bool mask): the
+    medium's shape moved by 0.5-2 px along each axis (at 128 px) and blurred, so a dark rim
+    shows just past the medium's outline, as behind a photo held in front of a lamp."""
+    size = room.shape[0]
+    shift = rng.uniform(0.5, 2.0, 2) * rng.choice([-1.0, 1.0], 2) * size / 128
+    moved = cv2.warpAffine(medium.astype(np.float32),
+                           np.float32([[1, 0, shift[0]], [0, 1, shift[1]]]), (size, size))
+    soft = cv2.GaussianBlur(moved, (0, 0), rng.uniform(0.8, 1.8) * size / 128)
+    room[:] = (room * (1 - rng.uniform(0.25, 0.5) * soft[..., None])).astype(np.uint8)
 
 
 def _skin(rng: np.random.Generator) -> tuple[float, float, float]:

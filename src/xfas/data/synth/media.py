@@ -18,6 +18,8 @@ import numpy as np
 
 from xfas.data.synth import draw
 
+# How much of a clearly visible pixel grid / moire a replayed screen shows (see pixel_grid).
+GRID_STRENGTH = 0.35
 PAPERS = np.array([[246, 246, 242], [244, 238, 222], [226, 226, 220], [236, 240, 248],
                    [250, 250, 250]], dtype=np.float32)
 
@@ -84,22 +86,25 @@ def sample(image: np.ndarray, placement: Placement, offset: tuple[float, float] 
 
 # ---- the looks of print and screen ----------------------------------------------------------
 def print_look(rng: np.random.Generator, photo: np.ndarray, paper: np.ndarray) -> np.ndarray:
-    """A photo as printed on paper of colour ``paper``: lower contrast, ink colour shift, gamma,
-    halftone dots and a little blur; ink multiplies the paper white."""
-    contrast, gamma = rng.uniform(0.72, 0.95), rng.uniform(0.85, 1.2)
-    ink = rng.uniform(0.92, 1.08, 3)
+    """A photo as printed on paper of colour ``paper``: slightly lower contrast, ink colour
+    shift, gamma, faint halftone dots and a little blur; ink multiplies the paper white.
+
+    The look is kept subtle on purpose: a strong one makes the printed face itself the cue, and
+    models trained on SynthSpoof would then look at the face instead of the evidence."""
+    contrast, gamma = rng.uniform(0.88, 1.0), rng.uniform(0.92, 1.08)
+    ink = rng.uniform(0.97, 1.03, 3)
     mean = photo.mean() / 255
     levels = np.arange(256) / 255
     x = cv2.LUT(photo, _channel_lut(np.clip((mean + contrast * (levels[:, None] - mean)) * ink,
                                             0, 1) ** gamma * paper / 255))
-    x = saturate(x, rng.uniform(1.0, 1.4))  # printers favour vivid colour
-    x = cv2.GaussianBlur(x, (0, 0), rng.uniform(0.3, 0.9))
+    x = saturate(x, rng.uniform(0.95, 1.15))
+    x = cv2.GaussianBlur(x, (0, 0), rng.uniform(0.2, 0.5))
     h, w = x.shape[:2]
     period, angle = rng.uniform(1.4, 3.0), rng.uniform(0, np.pi)
     # cos(a) cos(b) = (cos(a + b) + cos(a - b)) / 2, with a and b along two perpendicular axes
     dots = draw.wave(h, w, angle + np.pi / 4, period / np.sqrt(2)) + \
         draw.wave(h, w, angle - np.pi / 4, period / np.sqrt(2))
-    dots = 1 - rng.uniform(0.03, 0.1) * (0.5 + 0.25 * dots)
+    dots = 1 - rng.uniform(0.01, 0.04) * (0.5 + 0.25 * dots)
     return x.astype(np.float32) * 255 * dots[..., None]
 
 
@@ -116,19 +121,20 @@ def _channel_lut(table: np.ndarray) -> np.ndarray:
 
 
 def screen_look(rng: np.random.Generator, photo: np.ndarray) -> np.ndarray:
-    """A photo as shown on a display: colour cast, raised black level, gamma, slight blur."""
-    cast = rng.choice([np.array([0.93, 0.98, 1.08]), np.array([1.06, 1.0, 0.92]),
-                       np.array([1.0, 1.0, 1.0])]) * rng.uniform(0.96, 1.04, 3)
-    black = rng.uniform(0.02, 0.1)
+    """A photo as shown on a display: slight colour cast, raised black level, gamma, slight
+    blur (subtle, for the reason given in ``print_look``)."""
+    cast = rng.uniform(0.97, 1.03, 3)
+    black = rng.uniform(0.0, 0.04)
     levels = np.arange(256)[:, None] / 255
-    table = black + (1 - black) * np.clip(levels * cast, 0, 1) ** rng.uniform(0.8, 1.15)
-    x = saturate(cv2.LUT(photo, _channel_lut(table * 255)), rng.uniform(1.0, 1.3))
-    return cv2.GaussianBlur(x, (0, 0), rng.uniform(0.2, 0.7))
+    table = black + (1 - black) * np.clip(levels * cast, 0, 1) ** rng.uniform(0.92, 1.08)
+    x = saturate(cv2.LUT(photo, _channel_lut(table * 255)), rng.uniform(0.95, 1.15))
+    return cv2.GaussianBlur(x, (0, 0), rng.uniform(0.2, 0.5))
 
 
 def pixel_grid(rng: np.random.Generator, placement: Placement) -> np.ndarray:
     """A display's pixel grid seen by the camera: a fine grid in sheet px, sampled per image
-    pixel, which aliases into moire; plus a low-frequency moire wave. Returns a gain map."""
+    pixel, which aliases into moire; plus a low-frequency moire wave. Returns a gain map whose
+    deviations from its mean are ``GRID_STRENGTH`` of a clearly visible grid's."""
     pitch = rng.uniform(0.7, 2.2)
     gu = np.cos(placement.u * (2 * np.pi / pitch))
     gv = np.cos(placement.v * (2 * np.pi / pitch))
@@ -136,7 +142,8 @@ def pixel_grid(rng: np.random.Generator, placement: Placement) -> np.ndarray:
     size = placement.u.shape[0]
     angle, period = rng.uniform(0, np.pi), rng.uniform(3.0, 10.0) * size / 128
     moire = draw.wave(size, size, angle, period, rng.uniform(0, 2 * np.pi))
-    return (gain * (1 + rng.uniform(0.0, 0.045) * moire)).astype(np.float32)
+    grid = gain * (1 + rng.uniform(0.0, 0.045) * moire)
+    return (1 + GRID_STRENGTH * (grid - grid.mean())).astype(np.float32)
 
 
 def glare(rng: np.random.Generator, size: int) -> np.ndarray:
