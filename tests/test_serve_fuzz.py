@@ -77,6 +77,8 @@ def odd_image(draw) -> bytes:
         image = image.convert(mode)
     if fmt == "JPEG" and image.mode not in ("RGB", "L", "CMYK"):
         image = image.convert("RGB")
+    if fmt == "PNG" and image.mode == "CMYK":  # PNG has no CMYK
+        image = image.convert("RGB")
     if fmt == "WEBP" and image.mode not in ("RGB", "RGBA"):
         image = image.convert("RGBA" if "A" in image.mode else "RGB")
     return encode(image, fmt)
