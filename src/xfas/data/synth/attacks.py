@@ -37,8 +37,9 @@ BEZEL_P = np.array([0.3, 0.25, 0.15, 0.1, 0.1, 0.1])
 # Chance of a photo-sized rectangle behind a live person, so that long straight edges are no
 # spoof cue on their own (measured with a Hough-line classifier, see tests).
 LARGE_OBJECT = 0.4
-# Width of a generated portrait's face as a fraction of the photo (a headshot, as in CASIA-FASD's
-# prints): the photo is then about twice the face, so its edges usually show in the frame.
+# Width of a generated portrait's face as a fraction of min(photo width, 0.75 photo height) (a
+# headshot, as in CASIA-FASD's prints): a portrait photo is then 1.2-1.6 face widths wide (a
+# landscape one up to 2.7), so its edges usually show in the frame.
 HEADSHOT = (0.65, 0.85)
 # Chance that a print has no white margin (most printed photos have one).
 BORDERLESS = 0.15
