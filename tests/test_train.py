@@ -120,3 +120,56 @@ def test_training_on_generated_synthspoof_lowers_the_loss(tmp_path) -> None:
                    small_config(model="cnn-cbam", epochs=4, augment=False), progress=False)
     losses = [h["train_loss"] for h in result.history]
     assert losses[-1] < losses[0], losses
+
+
+def test_weight_average_matches_the_closed_form() -> None:
+    """Weights held at c after starting at w0: the average is c + (w0 - c) * prod(decay_t)."""
+    from torch import nn
+
+    from xfas.weight_average import WeightAverage
+
+    model = nn.Sequential(nn.Linear(1, 1, bias=False), nn.BatchNorm1d(1))
+    model[0].weight.data.fill_(2.0)
+    average = WeightAverage(model, decay=0.9)
+    model[0].weight.data.fill_(-1.0)
+    model[1].num_batches_tracked.fill_(7)
+    for step in range(1, 21):
+        average.update(model, step)
+    remaining = 1.0
+    for step in range(1, 21):
+        remaining *= min(0.9, (1 + step) / (10 + step))
+    expected = -1.0 + (2.0 - (-1.0)) * remaining
+    assert average.model[0].weight.item() == pytest.approx(expected, rel=1e-5)
+    assert average.model[1].num_batches_tracked.item() == 7
+    assert not average.model.training and not average.model[0].weight.requires_grad
+    with pytest.raises(XfasError, match="EMA decay 1.0"):
+        WeightAverage(model, decay=1.0)
+
+
+def test_the_kept_model_is_the_weight_average(tmp_path) -> None:
+    train(BorderDataset(64, 0), BorderDataset(16, 1), tmp_path / "run", small_config(epochs=1),
+          progress=False)
+    best, _ = read_checkpoint(tmp_path / "run" / "best.safetensors")
+    last, _ = read_checkpoint(tmp_path / "run" / "last.safetensors")
+    key = "head.2.weight"
+    torch.testing.assert_close(best[key], last[f"ema.{key}"])
+    assert not torch.allclose(best[key], last[f"model.{key}"])
+    train(BorderDataset(64, 0), BorderDataset(16, 1), tmp_path / "raw",
+          small_config(epochs=1, ema_decay=0.0), progress=False)
+    raw_best, _ = read_checkpoint(tmp_path / "raw" / "best.safetensors")
+    raw_last, _ = read_checkpoint(tmp_path / "raw" / "last.safetensors")
+    torch.testing.assert_close(raw_best[key], raw_last[f"model.{key}"])
+    assert not any(k.startswith("ema.") for k in raw_last)
+
+
+def test_a_run_without_an_average_resumes_with_one_started_at_its_weights(tmp_path) -> None:
+    train_set, val_set = BorderDataset(32, 0), BorderDataset(16, 1)
+    train(train_set, val_set, tmp_path / "run", small_config(epochs=1, ema_decay=0.0),
+          progress=False)
+    before, _ = read_checkpoint(tmp_path / "run" / "last.safetensors")
+    resumed = train(train_set, val_set, tmp_path / "run",
+                    small_config(epochs=2, learning_rate=0.0), resume=True, progress=False)
+    assert resumed.epochs_run == 2
+    after, _ = read_checkpoint(tmp_path / "run" / "last.safetensors")
+    key = "head.2.weight"  # a learning rate of 0 leaves the weights, so the average equals them
+    torch.testing.assert_close(after[f"ema.{key}"], before[f"model.{key}"])

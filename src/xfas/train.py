@@ -3,10 +3,14 @@
 Recipe (defaults): Adam, learning rate 1e-4 decayed by 0.96 every 100,000 steps (staircase),
 cross-entropy, up to 50 epochs, early stopping with patience 10 on the validation loss, the best
 checkpoint kept. The paper leaves batch size and augmentation open; we use batches of 16 (more
-steps per epoch at the paper's small learning rate) and ``augment_batch``. A run folder holds:
+steps per epoch at the paper's small learning rate) and ``augment_batch``. One addition: the
+model validated, early-stopped on and kept is an exponential moving average of the weights
+(``ema_decay``, see ``xfas.weight_average``; 0 validates the raw weights as the paper does).
+A run folder holds:
 
 - ``best.safetensors``: the best model so far (a checkpoint ``xfas.models.load_model`` reads);
-- ``last.safetensors``: model and Adam state at the end of the last finished epoch;
+- ``last.safetensors``: model, weight average and Adam state at the end of the last finished
+  epoch;
 - ``state.json``: epoch, best loss, patience counter, history, the configuration.
 
 Ctrl-C finishes nothing half-way: the last finished epoch and the best model stay on disk and
@@ -32,6 +36,7 @@ from xfas.errors import Interrupted, XfasError
 from xfas.models import FASModel, build_model, save_model
 from xfas.models.checkpoint import read_checkpoint, save_checkpoint
 from xfas.progress import progress_bar
+from xfas.weight_average import WeightAverage
 
 STATE_FILE = "state.json"
 BEST_FILE = "best.safetensors"
@@ -51,6 +56,7 @@ class TrainConfig:
     patience: int = 10
     seed: int = 0
     augment: bool = True
+    ema_decay: float = 0.995
     max_steps_per_epoch: int | None = None
 
     def learning_rate_at(self, step: int) -> float:
@@ -73,9 +79,10 @@ class TrainResult:
 def augment_batch(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """FAS-safe augmentation: a random crop of 80-100 % of the side, resized back (zoom and
     shift without padding; evidence moves around the frame, which the position-specific dense
-    head needs to see), horizontal flips, mild brightness/contrast jitter and a shift of up to
-    3 px (a roll, which wraps that strip to the other side). No blur or strong colour changes:
-    those erase print and screen artefacts. Random numbers come from the CPU ``generator``."""
+    head needs to see), horizontal flips and mild brightness/contrast jitter. No shifts that wrap
+    or pad (they draw straight edges along the frame, like a photo's edge), no blur or strong
+    colour changes (they erase print and screen artefacts). Random numbers come from the CPU
+    ``generator``."""
     n = images.shape[0]
     scale = 0.8 + 0.2 * torch.rand(n, generator=generator)
     shift = (torch.rand(n, 2, generator=generator) * 2 - 1) * (1 - scale)[:, None]
@@ -91,8 +98,6 @@ def augment_batch(images: torch.Tensor, generator: torch.Generator) -> torch.Ten
     contrast = 1 + (torch.rand(n, 1, 1, 1, generator=generator) - 0.5) * 0.2
     mean = images.mean(dim=(1, 2, 3), keepdim=True)
     images = ((images - mean) * contrast + mean) * brightness
-    shift_px = torch.randint(-3, 4, (2,), generator=generator).tolist()
-    images = torch.roll(images, shifts=shift_px, dims=(2, 3))
     return images.clamp(0, 1)
 
 
@@ -123,17 +128,25 @@ def evaluate_loss(model: nn.Module, dataset: Dataset, batch_size: int = 64
     return total_loss / count, correct / count
 
 
-def _save_last(run: Path, model: FASModel, optimizer: torch.optim.Optimizer, step: int) -> None:
+def _save_last(run: Path, model: FASModel, average: WeightAverage | None,
+               optimizer: torch.optim.Optimizer, step: int) -> None:
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+    if average is not None:
+        tensors.update({f"ema.{k}": v for k, v in average.model.state_dict().items()})
     for index, state in optimizer.state_dict()["state"].items():
         for key, value in state.items():
             tensors[f"adam.{index}.{key}"] = torch.as_tensor(value)
     save_checkpoint(run / LAST_FILE, tensors, {"model": model.name, "step": step})
 
 
-def _load_last(run: Path, model: FASModel, optimizer: torch.optim.Optimizer) -> None:
+def _load_last(run: Path, model: FASModel, average: WeightAverage | None,
+               optimizer: torch.optim.Optimizer) -> None:
+    """Restore a run's last epoch; a run saved without an average starts one at its weights."""
     tensors, _ = read_checkpoint(run / LAST_FILE)
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    if average is not None:
+        averaged = {k[4:]: v for k, v in tensors.items() if k.startswith("ema.")}
+        average.model.load_state_dict(averaged or model.state_dict())
     state: dict[int, dict[str, torch.Tensor]] = {}
     for key, value in tensors.items():
         if key.startswith("adam."):
@@ -163,13 +176,15 @@ def train(train_set: Dataset, val_set: Dataset, run_dir: str | Path,
     torch.manual_seed(config.seed)
     model = build_model(config.model)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    average = WeightAverage(model, config.ema_decay) if config.ema_decay else None
+    kept = average.model if average is not None else model
     state: dict[str, Any] = {"epoch": 0, "step": 0, "best_val_loss": math.inf, "best_epoch": 0,
                              "bad_epochs": 0, "history": [], "config": asdict(config)}
     if resume:
         state = json.loads(state_path.read_text())
         if state["config"]["model"] != config.model:
             raise XfasError(f"{run}: holds a {state['config']['model']} run, not {config.model}")
-        _load_last(run, model, optimizer)
+        _load_last(run, model, average, optimizer)
 
     stopped_early = state["bad_epochs"] >= config.patience
     try:
@@ -199,24 +214,26 @@ def train(train_set: Dataset, val_set: Dataset, run_dir: str | Path,
                     loss.backward()
                     optimizer.step()
                     state["step"] += 1
+                    if average is not None:
+                        average.update(model, state["step"])
                     seen += len(labels)
                     loss_sum += loss.item() * len(labels)
                     correct += (logits.argmax(1) == labels).sum().item()
                     bar.update(task, advance=1, description=(
                         f"epoch {epoch}/{config.epochs} loss {loss_sum / seen:.3f} "
                         f"acc {correct / seen:.3f}"))
-            val_loss, val_acc = evaluate_loss(model, val_set)
+            val_loss, val_acc = evaluate_loss(kept, val_set)
             record = {"epoch": epoch, "train_loss": loss_sum / seen, "train_acc": correct / seen,
                       "val_loss": val_loss, "val_acc": val_acc}
             state["history"].append(record)
             if val_loss < state["best_val_loss"]:
                 state.update(best_val_loss=val_loss, best_epoch=epoch, bad_epochs=0)
-                save_model(model, run / BEST_FILE,
+                save_model(kept, run / BEST_FILE,
                            extra={"epoch": epoch, "val_loss": val_loss, "train": asdict(config)})
             else:
                 state["bad_epochs"] += 1
             state["epoch"] = epoch
-            _save_last(run, model, optimizer, state["step"])
+            _save_last(run, model, average, optimizer, state["step"])
             state_path.write_text(json.dumps(state, indent=1))
             stopped_early = state["bad_epochs"] >= config.patience
             if on_epoch:

@@ -42,7 +42,11 @@ def train_command(
     patience: int = typer.Option(10, min=1, help="Early-stopping patience in epochs."),
     seed: int = typer.Option(0, help="Seed of initialisation, shuffling and augmentation."),
     augment: bool = typer.Option(True, help="Random crops of 80-100 %, flips, mild "
-                                 "brightness/contrast, small shifts."),
+                                 "brightness/contrast."),
+    ema_decay: float = typer.Option(
+        TrainConfig.ema_decay, "--ema-decay", min=0.0, max=0.9999,
+        help="Validate and keep an exponential moving average of the weights with this decay "
+             "(0: the raw weights, as in the paper)."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run."),
 ) -> None:
     """Train a FAS model with the attention paper's recipe; Ctrl-C keeps the best checkpoint."""
@@ -53,7 +57,8 @@ def train_command(
     build_model(model)  # an unknown name fails before the data is read
     splits = open_splits(data)
     config = TrainConfig(model=model, epochs=epochs, batch_size=batch_size, learning_rate=lr,
-                         patience=patience, seed=seed, augment=augment)
+                         patience=patience, seed=seed, augment=augment,
+                         ema_decay=ema_decay)
     result = train(splits["train"], splits["val"], out, config, resume=resume)
     typer.echo(f"best epoch {result.best_epoch}: validation loss {result.best_val_loss:.4f}; "
                f"model in {out / 'best.safetensors'}")
