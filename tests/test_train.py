@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -173,3 +174,37 @@ def test_a_run_without_an_average_resumes_with_one_started_at_its_weights(tmp_pa
     after, _ = read_checkpoint(tmp_path / "run" / "last.safetensors")
     key = "head.2.weight"  # a learning rate of 0 leaves the weights, so the average equals them
     torch.testing.assert_close(after[f"ema.{key}"], before[f"model.{key}"])
+
+
+class FixedLogits(torch.nn.Module):
+    """A model whose logits are the same for every image: (0, log 3), so p(spoof) = 3/4."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bias = torch.nn.Parameter(torch.tensor([0.0, math.log(3.0)]))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.bias.expand(len(images), 2)
+
+
+def test_validation_loss_is_the_label_smoothed_cross_entropy() -> None:
+    """Smoothing e puts 1 - e/2 on the true class and e/2 on the other, so on half live and half
+    spoof images the mean loss is -(log(1/4) + log(3/4)) / 2 whatever e is, and on spoof images
+    alone it is -((1 - e/2) log(3/4) + (e/2) log(1/4))."""
+    from xfas.train import evaluate_loss
+
+    model = FixedLogits()
+    both = BorderDataset(8, 0)
+    loss, _ = evaluate_loss(model, both, label_smoothing=0.2)
+    assert loss == pytest.approx(-(math.log(0.25) + math.log(0.75)) / 2, rel=1e-6)
+    spoof_only = torch.utils.data.Subset(both, [1, 3, 5, 7])
+    plain, accuracy = evaluate_loss(model, spoof_only)
+    smoothed, _ = evaluate_loss(model, spoof_only, label_smoothing=0.2)
+    assert plain == pytest.approx(-math.log(0.75), rel=1e-6) and accuracy == 1.0
+    assert smoothed == pytest.approx(-(0.9 * math.log(0.75) + 0.1 * math.log(0.25)), rel=1e-6)
+
+
+def test_label_smoothing_out_of_range_is_an_error(tmp_path) -> None:
+    with pytest.raises(XfasError, match="label smoothing 1.0"):
+        train(BorderDataset(16, 0), BorderDataset(8, 1), tmp_path / "run",
+              small_config(label_smoothing=1.0), progress=False)

@@ -47,6 +47,10 @@ def train_command(
         TrainConfig.ema_decay, "--ema-decay", min=0.0, max=0.9999,
         help="Validate and keep an exponential moving average of the weights with this decay "
              "(0: the raw weights, as in the paper)."),
+    label_smoothing: float = typer.Option(
+        TrainConfig.label_smoothing, "--label-smoothing", min=0.0, max=0.99,
+        help="Label smoothing of the cross-entropy, in training and validation (0: the "
+             "paper's plain cross-entropy)."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run."),
 ) -> None:
     """Train a FAS model with the attention paper's recipe; Ctrl-C keeps the best checkpoint."""
@@ -58,7 +62,7 @@ def train_command(
     splits = open_splits(data)
     config = TrainConfig(model=model, epochs=epochs, batch_size=batch_size, learning_rate=lr,
                          patience=patience, seed=seed, augment=augment,
-                         ema_decay=ema_decay)
+                         ema_decay=ema_decay, label_smoothing=label_smoothing)
     result = train(splits["train"], splits["val"], out, config, resume=resume)
     typer.echo(f"best epoch {result.best_epoch}: validation loss {result.best_val_loss:.4f}; "
                f"model in {out / 'best.safetensors'}")
