@@ -8,7 +8,7 @@ model validated, early-stopped on and kept is an exponential moving average of t
 (``ema_decay``, see ``xfas.weight_average``; 0 validates the raw weights as the paper does),
 and the cross-entropy, in training and validation alike, uses label smoothing 0.1
 (``label_smoothing``; 0 is the paper's plain cross-entropy), so that the validation loss stops
-falling when accuracy does, not when the model merely stops growing more confident.
+falling when accuracy does, not as soon as the model grows overconfident.
 A run folder holds:
 
 - ``best.safetensors``: the best model so far (a checkpoint ``xfas.models.load_model`` reads);
