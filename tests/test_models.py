@@ -47,6 +47,38 @@ def test_layer_table_matches_the_paper_widths() -> None:
     assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules()) == 6
 
 
+def test_a_cell_of_the_last_map_sees_only_its_receptive_field() -> None:
+    """The input pixels that move one cell of the default layer, found by back-propagation,
+    lie within RECEPTIVE_FIELD px centred on the cell (counted independently of the layer
+    table: 3x3 convolutions add 2 px times the stride so far, 2x2 pools 1 px times it), and
+    reach nearly that far; a 3x3 convolution after block5 would widen the field past it."""
+    from xfas.models.cnn import RECEPTIVE_FIELD
+
+    field, stride = 1, 1
+    for module in build_model("cnn").features.modules():
+        if isinstance(module, torch.nn.Conv2d):
+            field += (module.kernel_size[0] - 1) * stride
+        elif isinstance(module, torch.nn.MaxPool2d):
+            field += stride
+            stride *= 2
+    assert (field, stride) == (RECEPTIVE_FIELD, 8)
+    torch.manual_seed(0)
+    model = build_model("cnn").eval()
+    x = torch.rand(8, 3, 64, 64, requires_grad=True)
+    layer = dict(model.named_modules())[model.default_layer]
+    seen = {}
+    handle = layer.register_forward_hook(lambda m, i, out: seen.update(out=out))
+    model(x)
+    handle.remove()
+    row, col = 3, 4  # cell centre (in input pixels): 8 * index + 3.5
+    seen["out"][:, :, row, col].sum().backward()
+    moved = (x.grad.abs().sum(dim=(0, 1)) > 0).nonzero()
+    centre = torch.tensor([8 * row + 3.5, 8 * col + 3.5])
+    reach = (moved.float() - centre).abs().amax(dim=0)
+    assert (reach <= RECEPTIVE_FIELD / 2).all()
+    assert (reach >= RECEPTIVE_FIELD / 2 - 4).all()
+
+
 def test_attention_variants_differ_only_in_the_attention_block() -> None:
     assert isinstance(build_model("cnn").features.attention, torch.nn.Identity)
     assert isinstance(build_model("cnn-ca").features.attention, ChannelAttention)
@@ -114,6 +146,22 @@ def test_tampered_checkpoint_is_refused(tmp_path) -> None:
     path.write_bytes(bytes(data))
     with pytest.raises(XfasError, match="digest"):
         load_model(path)
+
+
+def test_checkpoint_of_another_architecture_names_the_tensor(tmp_path) -> None:
+    """A checkpoint written before block6 became 1x1 (its weights 3x3) is one line of error."""
+    from xfas.models.checkpoint import read_checkpoint, save_checkpoint
+
+    path = save_model(build_model("cnn"), tmp_path / "m.safetensors")
+    tensors, header = read_checkpoint(path)
+    tensors["features.block6.0.weight"] = torch.zeros(192, 128, 3, 3)
+    old = save_checkpoint(tmp_path / "old.safetensors", tensors, header)
+    with pytest.raises(XfasError) as error:
+        load_model(old)
+    message = str(error.value)
+    assert "old.safetensors" in message and "features.block6.0.weight" in message
+    assert "(192, 128, 3, 3)" in message and "(192, 128, 1, 1)" in message
+    assert "\n" not in message
 
 
 def test_non_checkpoint_files_are_refused(tmp_path) -> None:

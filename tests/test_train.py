@@ -16,14 +16,16 @@ from xfas.train import TrainConfig, augment_batch, train
 
 
 class BorderDataset(Dataset):
-    """Spoof images carry a bright frame (a planted cue), live ones do not."""
+    """Spoof images carry a bright frame (a planted cue), live ones do not; ``inverted`` swaps
+    the labels, so a model trained on it grows ever more wrong on the true ones."""
 
-    def __init__(self, n: int, seed: int) -> None:
+    def __init__(self, n: int, seed: int, inverted: bool = False) -> None:
         g = torch.Generator().manual_seed(seed)
         self.images = torch.rand(n, 3, 64, 64, generator=g) * 0.5
-        self.labels = torch.arange(n) % 2
-        self.images[self.labels == 1, :, :6, :] = 1.0
-        self.images[self.labels == 1, :, :, :6] = 1.0
+        self.labels = (torch.arange(n) % 2) ^ int(inverted)
+        framed = torch.arange(n) % 2 == 1
+        self.images[framed, :, :6, :] = 1.0
+        self.images[framed, :, :, :6] = 1.0
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -73,9 +75,11 @@ def test_interrupted_run_resumes_to_the_same_weights(tmp_path) -> None:
 
 
 def test_early_stopping_stops_after_patience(tmp_path) -> None:
-    # a learning rate of zero never improves on the first epoch's validation loss
-    result = train(BorderDataset(32, 0), BorderDataset(16, 1), tmp_path / "run",
-                   small_config(epochs=10, patience=2, learning_rate=0.0), progress=False)
+    # trained on swapped labels, the model's loss on the true ones never returns to epoch 1's
+    result = train(BorderDataset(64, 0, inverted=True), BorderDataset(16, 1), tmp_path / "run",
+                   small_config(epochs=10, patience=2), progress=False)
+    losses = [record["val_loss"] for record in result.history]
+    assert min(losses[1:]) > losses[0]  # the premise: no later epoch improves on the first
     assert result.stopped_early and result.epochs_run == 3 and result.best_epoch == 1
 
 

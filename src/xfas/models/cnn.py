@@ -2,7 +2,7 @@
 an explainable AI approach", and its channel / spatial / CBAM attention variants.
 
 Input: RGB in [0, 1], 64x64x3. Output: 2 logits (index 0 = live, index 1 = spoof; softmax at
-inference). Convolutions are 3x3 with padding 1 unless noted; LeakyReLU slope 0.1.
+inference). Convolutions are 3x3 with padding 1 unless marked 1x1; LeakyReLU slope 0.1.
 
 | # | module                | layer                                   | output (C x H x W) |
 |---|-----------------------|-----------------------------------------|--------------------|
@@ -17,16 +17,23 @@ inference). Convolutions are 3x3 with padding 1 unless noted; LeakyReLU slope 0.
 | 8 | ``features.pool3``    | MaxPool 2x2                             | 64 x 8 x 8         |
 | 9 | ``features.block4``   | Conv2D 96 + BatchNorm + LeakyReLU       | 96 x 8 x 8         |
 |10 | ``features.block5``   | Conv2D 128 + BatchNorm + LeakyReLU      | 128 x 8 x 8        |
-|11 | ``features.block6``   | Conv2D 192 + BatchNorm + LeakyReLU      | 192 x 8 x 8        |
-|12 | ``features.conv7``    | Conv2D 256 + LeakyReLU                  | 256 x 8 x 8        |
-|13 | ``features.conv8``    | Conv2D 128 + LeakyReLU                  | 128 x 8 x 8        |
+|11 | ``features.block6``   | Conv2D 192 1x1 + BatchNorm + LeakyReLU  | 192 x 8 x 8        |
+|12 | ``features.conv7``    | Conv2D 256 1x1 + LeakyReLU              | 256 x 8 x 8        |
+|13 | ``features.conv8``    | Conv2D 128 1x1 + LeakyReLU              | 128 x 8 x 8        |
 |14 | ``features.attention``| identity / channel / spatial / CBAM     | 128 x 8 x 8        |
 |15 | ``head``              | Flatten, Dropout 0.5, Linear 8192 -> 2  | 2                  |
 
 The paper places max-pooling between the blocks; we pool after the first three so the last
 feature map stays 8x8, the resolution the CAM methods and SPED explain (a 2x2 map after five
-pools would make every heat map a blur of four cells). The default target layer is
-``features.attention``: the last spatial feature map, after attention where there is one.
+pools would make every heat map a blur of four cells). The paper gives no kernel sizes; the
+last three convolutions are 1x1, so they mix channels, not positions, and each cell of the last
+map describes the window block5 sees (``RECEPTIVE_FIELD`` = 58 px, centred on the cell) rather
+than gathering evidence from the whole image. With 3x3 there, each cell saw all of the input
+through five more convolutions, and the flatten + dense head could read the spoof evidence in
+whichever cells training happened to favour: Grad-CAM of the trained cnn-cbam put 79 % of its
+mass on the right half of every image, the far side of the held photo, whatever the evidence.
+The default target layer is ``features.attention``: the last spatial feature map, after
+attention where there is one.
 """
 
 from __future__ import annotations
@@ -41,10 +48,13 @@ from xfas.models.base import FASModel
 
 FEATURE_SIZE = 8
 LAST_CHANNELS = 128
+POSITION_MIXING_BLOCKS = 5  # blocks 1-5 are 3x3; block6, conv7 and conv8 are 1x1
+RECEPTIVE_FIELD = 58  # input pixels (per side) that one cell of the last map depends on
 
 
-def _conv(in_ch: int, out_ch: int, batch_norm: bool) -> nn.Sequential:
-    layers: list[nn.Module] = [nn.Conv2d(in_ch, out_ch, 3, padding=1, bias=not batch_norm)]
+def _conv(in_ch: int, out_ch: int, batch_norm: bool, kernel: int = 3) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Conv2d(in_ch, out_ch, kernel, padding=kernel // 2,
+                                         bias=not batch_norm)]
     if batch_norm:
         layers.append(nn.BatchNorm2d(out_ch))
     layers.append(nn.LeakyReLU(0.1))
@@ -80,11 +90,13 @@ class SeedCNN(FASModel):
         self.features.add_module("stem2", _conv(10, 3, batch_norm=False))
         widths = [3, 16, 32, 64, 96, 128, 192]
         for index, (in_ch, out_ch) in enumerate(zip(widths, widths[1:]), start=1):
-            self.features.add_module(f"block{index}", _conv(in_ch, out_ch, batch_norm=True))
+            kernel = 3 if index <= POSITION_MIXING_BLOCKS else 1
+            self.features.add_module(f"block{index}",
+                                     _conv(in_ch, out_ch, batch_norm=True, kernel=kernel))
             if index <= 3:
                 self.features.add_module(f"pool{index}", nn.MaxPool2d(2))
-        self.features.add_module("conv7", _conv(192, 256, batch_norm=False))
-        self.features.add_module("conv8", _conv(256, LAST_CHANNELS, batch_norm=False))
+        self.features.add_module("conv7", _conv(192, 256, batch_norm=False, kernel=1))
+        self.features.add_module("conv8", _conv(256, LAST_CHANNELS, batch_norm=False, kernel=1))
         self.features.add_module("attention", ATTENTION[attention](LAST_CHANNELS))
         self.head = nn.Sequential(
             nn.Flatten(),

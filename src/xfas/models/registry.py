@@ -59,8 +59,21 @@ def load_model(spec: str | Path, device: str | torch.device = "cpu",
     tensors, header = read_checkpoint(path)
     model = build_model(header.get("model", "?"), int(header.get("num_classes", 2)))
     model.crop_scale = header.get("crop_scale")
+    _check_shapes(path, header.get("model", "?"), model.state_dict(), tensors)
     try:
         model.load_state_dict(tensors, strict=True)
     except RuntimeError as error:
         raise XfasError(f"{path}: weights do not fit {header.get('model')}: {error}") from None
     return model.to(device).eval()
+
+
+def _check_shapes(path: Path, name: str, expected: dict[str, torch.Tensor],
+                  found: dict[str, torch.Tensor]) -> None:
+    """One line naming the first tensor whose shape differs, e.g. a checkpoint of an earlier
+    xfas whose CNN had 3x3 convolutions where it now has 1x1 ones."""
+    for key, tensor in expected.items():
+        if key in found and found[key].shape != tensor.shape:
+            raise XfasError(f"{path}: weights do not fit this xfas's {name}: {key} has shape "
+                            f"{tuple(found[key].shape)}, the model expects {tuple(tensor.shape)} "
+                            "(a checkpoint of another architecture or xfas version; retrain "
+                            "it with `xfas train`)")
