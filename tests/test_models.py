@@ -51,7 +51,7 @@ def test_a_cell_of_the_last_map_sees_only_its_receptive_field() -> None:
     """The input pixels that move one cell of the default layer, found by back-propagation,
     lie within RECEPTIVE_FIELD px centred on the cell (counted independently of the layer
     table: 3x3 convolutions add 2 px times the stride so far, 2x2 pools 1 px times it), and
-    reach nearly that far; a 3x3 convolution after block5 would widen the field past it."""
+    reach nearly that far; a 3x3 convolution after pool3 would widen the field past it."""
     from xfas.models.cnn import RECEPTIVE_FIELD
 
     field, stride = 1, 1
@@ -77,6 +77,23 @@ def test_a_cell_of_the_last_map_sees_only_its_receptive_field() -> None:
     reach = (moved.float() - centre).abs().amax(dim=0)
     assert (reach <= RECEPTIVE_FIELD / 2).all()
     assert (reach >= RECEPTIVE_FIELD / 2 - 4).all()
+
+
+@pytest.mark.parametrize("name", ["cnn", "cnn-ca", "cnn-sa", "cnn-cbam"])
+def test_a_uniform_image_gives_uniform_feature_maps(name: str) -> None:
+    """Padding copies the border instead of adding zeros, so no cell can tell where it is from
+    the frame: a uniform input gives every cell of the last map the same features (with zero
+    padding the cells along the border differ from the inner ones)."""
+    torch.manual_seed(0)
+    model = build_model(name).eval()
+    seen = {}
+    layer = dict(model.named_modules())[model.default_layer]
+    handle = layer.register_forward_hook(lambda m, i, out: seen.update(out=out))
+    model(torch.full((2, 3, 64, 64), 0.6))
+    handle.remove()
+    features = seen["out"]
+    spread = (features - features[:, :, :1, :1]).abs().amax()
+    assert spread <= 1e-5 * features.abs().amax()
 
 
 def test_attention_variants_differ_only_in_the_attention_block() -> None:
@@ -149,7 +166,7 @@ def test_tampered_checkpoint_is_refused(tmp_path) -> None:
 
 
 def test_checkpoint_of_another_architecture_names_the_tensor(tmp_path) -> None:
-    """A checkpoint written before block6 became 1x1 (its weights 3x3) is one line of error."""
+    """A checkpoint of an older layer table (block6 3x3, not 1x1) is one line of error."""
     from xfas.models.checkpoint import read_checkpoint, save_checkpoint
 
     path = save_model(build_model("cnn"), tmp_path / "m.safetensors")

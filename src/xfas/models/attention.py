@@ -31,7 +31,9 @@ class SpatialAttention(nn.Module):
 
     def __init__(self, kernel_size: int = 7) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2, bias=False)
+        # border-repeating padding, as in the CNN: zeros would make the border cells special
+        self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2,
+                              padding_mode="replicate", bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pooled = torch.cat([x.mean(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)], dim=1)
