@@ -96,6 +96,28 @@ def test_a_uniform_image_gives_uniform_feature_maps(name: str) -> None:
     assert spread <= 1e-5 * features.abs().amax()
 
 
+def test_outputs_do_not_depend_on_the_thread_count() -> None:
+    """Benchmark workers run one torch thread, an in-process run several: the last map and the
+    logits must agree to the bit, or the top 30 % of a map can differ between them (oneDNN's
+    own 1x1 convolution of conv8 does not)."""
+    torch.manual_seed(0)
+    model, x = build_model("cnn").eval(), torch.rand(6, 3, 64, 64)
+    layer = dict(model.named_modules())[model.default_layer]
+    threads, results = torch.get_num_threads(), []
+    try:
+        for count in (1, 2):
+            torch.set_num_threads(count)
+            seen = {}
+            handle = layer.register_forward_hook(lambda m, i, out: seen.update(out=out))
+            with torch.no_grad():
+                logits = model(x)
+            handle.remove()
+            results.append((seen["out"], logits))
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1])
+
+
 def test_attention_variants_differ_only_in_the_attention_block() -> None:
     assert isinstance(build_model("cnn").features.attention, torch.nn.Identity)
     assert isinstance(build_model("cnn-ca").features.attention, ChannelAttention)

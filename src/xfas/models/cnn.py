@@ -36,13 +36,14 @@ serve the explanations, whose question is *where* the evidence is:
   favoured: Grad-CAM of the trained cnn-cbam put 79 % of its mass on the right half of every
   image, whatever the evidence; with 3x3 up to block5 (a 58-px window, which holds a whole
   held photo) it sat mostly on the printed face, the one place where such a window sees the
-  photo's outline all around.
+  photo's outline all around. They are ``PointwiseConv2d``, a matrix product, whose result,
+  unlike oneDNN's 1x1 kernel's, does not depend on the number of threads.
 - padding repeats the border pixels instead of adding zeros, so no cell can tell from the frame
   where in the image it is (zero padding lets it, and the dense head then reads position).
 
 Neither choice costs accuracy beyond the spread between seeds (0.94-0.97 on 4,000 SynthSpoof
-images for every variant tried). The default target layer is ``features.attention``: the last spatial feature map, after
-attention where there is one.
+images for every variant tried). The default target layer is ``features.attention``: the last
+spatial feature map, after attention where there is one.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from torch import nn
 
 from xfas.models.attention import CBAM, ChannelAttention, SpatialAttention
 from xfas.models.base import FASModel
+from xfas.models.pointwise import PointwiseConv2d
 
 FEATURE_SIZE = 8
 LAST_CHANNELS = 128
@@ -63,8 +65,12 @@ PADDING = "replicate"  # repeat the border: zero padding tells a cell where the 
 
 
 def _conv(in_ch: int, out_ch: int, batch_norm: bool, kernel: int = 3) -> nn.Sequential:
-    layers: list[nn.Module] = [nn.Conv2d(in_ch, out_ch, kernel, padding=kernel // 2,
-                                         padding_mode=PADDING, bias=not batch_norm)]
+    if kernel == 1:
+        conv: nn.Conv2d = PointwiseConv2d(in_ch, out_ch, bias=not batch_norm)
+    else:
+        conv = nn.Conv2d(in_ch, out_ch, kernel, padding=kernel // 2, padding_mode=PADDING,
+                         bias=not batch_norm)
+    layers: list[nn.Module] = [conv]
     if batch_norm:
         layers.append(nn.BatchNorm2d(out_ch))
     layers.append(nn.LeakyReLU(0.1))
