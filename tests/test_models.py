@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from xfas.errors import XfasError
+from xfas.explain.hooks import capture
 from xfas.models import CropGeometry, build_model, context_crop_box, load_model, save_model
 from xfas.models.attention import ChannelAttention, SpatialAttention
 
@@ -86,12 +87,9 @@ def test_a_uniform_image_gives_uniform_feature_maps(name: str) -> None:
     padding the cells along the border differ from the inner ones)."""
     torch.manual_seed(0)
     model = build_model(name).eval()
-    seen = {}
-    layer = dict(model.named_modules())[model.default_layer]
-    handle = layer.register_forward_hook(lambda m, i, out: seen.update(out=out))
-    model(torch.full((2, 3, 64, 64), 0.6))
-    handle.remove()
-    features = seen["out"]
+    with capture(model.get_submodule(model.default_layer), model.default_layer) as record:
+        model(torch.full((2, 3, 64, 64), 0.6))
+    features = record.require()
     spread = (features - features[:, :, :1, :1]).abs().amax()
     assert spread <= 1e-5 * features.abs().amax()
 
@@ -102,17 +100,14 @@ def test_outputs_do_not_depend_on_the_thread_count() -> None:
     own 1x1 convolution of conv8 does not)."""
     torch.manual_seed(0)
     model, x = build_model("cnn").eval(), torch.rand(6, 3, 64, 64)
-    layer = dict(model.named_modules())[model.default_layer]
+    layer = model.get_submodule(model.default_layer)
     threads, results = torch.get_num_threads(), []
     try:
         for count in (1, 2):
             torch.set_num_threads(count)
-            seen = {}
-            handle = layer.register_forward_hook(lambda m, i, out: seen.update(out=out))
-            with torch.no_grad():
+            with capture(layer, model.default_layer) as record, torch.no_grad():
                 logits = model(x)
-            handle.remove()
-            results.append((seen["out"], logits))
+            results.append((record.require(), logits))
     finally:
         torch.set_num_threads(threads)
     assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1])

@@ -22,8 +22,8 @@ class BorderDataset(Dataset):
     def __init__(self, n: int, seed: int, inverted: bool = False) -> None:
         g = torch.Generator().manual_seed(seed)
         self.images = torch.rand(n, 3, 64, 64, generator=g) * 0.5
-        self.labels = (torch.arange(n) % 2) ^ int(inverted)
         framed = torch.arange(n) % 2 == 1
+        self.labels = framed.long() ^ int(inverted)
         self.images[framed, :, :6, :] = 1.0
         self.images[framed, :, :, :6] = 1.0
 
