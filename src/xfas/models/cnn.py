@@ -43,9 +43,9 @@ serve the explanations, whose question is *where* the evidence is:
 
 Trained in batches of 16 they cost about a point and a half of test accuracy on 4,000
 SynthSpoof images (0.937-0.954 over four runs, against 0.947-0.958 with 3x3 and zero padding);
-batches of 4, the training default, win it back (0.961, 0.952, 0.952 over three seeds). The default
-target layer is ``features.attention``: the last spatial feature map, after attention where
-there is one.
+batches of 4, the training default, win it back (0.961, 0.952, 0.952 over three seeds). The
+default target layer is ``features.attention``: the last spatial feature map, after attention
+where there is one.
 """
 
 from __future__ import annotations
