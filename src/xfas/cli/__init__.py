@@ -12,5 +12,6 @@ from xfas.cli import serve_cmd  # noqa: E402,F401
 from xfas.cli import synth_cmd  # noqa: E402,F401
 from xfas.cli import sped_cmd  # noqa: E402,F401
 from xfas.cli import demo_cmd  # noqa: E402,F401
+from xfas.cli import reliance_cmd  # noqa: E402,F401
 
 __all__ = ["app", "main"]
