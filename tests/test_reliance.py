@@ -133,6 +133,22 @@ def test_a_spoof_without_an_evidence_mask_is_named(tmp_path: Path) -> None:
         evidence_reliance(model, tmp_path, progress=False)
 
 
+def test_cli_writes_the_json_and_names_an_unwritable_out(tmp_path: Path, capsys,
+                                                         monkeypatch) -> None:
+    data = tmp_path / "data"
+    model = _write(data, EVIDENCE)
+    monkeypatch.setattr("xfas.models.load_model", lambda spec: model)
+    out = tmp_path / "reliance.json"
+    assert main(["reliance", "--model", "planted", "--data", str(data), "--out", str(out)]) == 0
+    written = json.loads(out.read_text())
+    assert written["images"] == 5
+    assert [e["region"] for e in written["effects"]] == ["evidence", "face", "control"]
+    assert written["effects"][0]["flipped"] == 1.0
+    bad = tmp_path / "missing" / "reliance.json"
+    assert main(["reliance", "--model", "planted", "--data", str(data), "--out", str(bad)]) == 2
+    assert f"--out {bad}: cannot write" in capsys.readouterr().err
+
+
 def test_cli_reports_bad_input_in_one_line(tmp_path: Path, capsys) -> None:
     assert main(["reliance", "--model", "cnn", "--data", str(tmp_path), "--split", "x"]) == 2
     assert "--split 'x'" in capsys.readouterr().err

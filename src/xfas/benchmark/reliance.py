@@ -52,13 +52,14 @@ class RelianceResult:
     effects: tuple[RegionEffect, ...]
 
     def to_json(self) -> dict:
+        """The result as JSON-ready dicts (what ``xfas reliance --out`` writes)."""
         return {"images": self.images, "spoof_probability": self.spoof_probability,
                 "threshold": self.threshold, "effects": [asdict(e) for e in self.effects]}
 
 
 def blur_region(image: np.ndarray, region: np.ndarray, sigma: float) -> np.ndarray:
     """``image`` (H, W, 3) uint8 with the pixels of bool ``region`` replaced by a Gaussian blur
-    of the whole image (so no new edge appears at the region's outline)."""
+    of the whole image: the region keeps its colours, so no flat patch draws a new outline."""
     blurred = cv2.GaussianBlur(image, (0, 0), sigma)
     return np.where(region[..., None], blurred, image)
 

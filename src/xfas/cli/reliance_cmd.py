@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.console import Console
@@ -19,10 +20,11 @@ def reliance_command(
     data: Path = typer.Option(..., "--data", help="Benchmark layout with evidence masks "
                               "(`xfas synth` output; face boxes from its manifest)."),
     split: str = typer.Option("test", help="Split to use: train, val, test or all."),
-    limit: int = typer.Option(None, "--limit", min=1, help="Use the first N spoof images only."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1,
+                                        help="Use the first N spoof images only."),
     threshold: float = typer.Option(0.5, min=0.0, max=1.0, help="Spoof-probability threshold."),
     seed: int = typer.Option(0, help="Seed of the control boxes' places."),
-    out: Path = typer.Option(None, "--out", help="JSON file for the result."),
+    out: Optional[Path] = typer.Option(None, "--out", help="JSON file for the result."),
 ) -> None:
     """Blur the evidence, the face (minus evidence) and a control box of each spoof image in
     turn; print the mean spoof probability after each and the share of verdicts flipped."""
@@ -41,5 +43,8 @@ def reliance_command(
                       f"{effect.spoof_probability:.3f}", f"{effect.flipped:.3f}")
     Console().print(table)
     if out is not None:
-        out.write_text(json.dumps(result.to_json(), indent=1))
+        try:
+            out.write_text(json.dumps(result.to_json(), indent=1))
+        except OSError as error:
+            raise XfasError(f"--out {out}: cannot write the result ({error.strerror})") from error
         typer.echo(f"written {out}")
