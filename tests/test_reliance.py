@@ -133,6 +133,12 @@ def test_a_spoof_without_an_evidence_mask_is_named(tmp_path: Path) -> None:
         evidence_reliance(model, tmp_path, progress=False)
 
 
+def test_data_without_spoofs_is_named(tmp_path: Path) -> None:
+    model = _write(tmp_path, EVIDENCE, n=0)
+    with pytest.raises(XfasError, match="no spoof images in the test split"):
+        evidence_reliance(model, tmp_path, progress=False)
+
+
 def test_cli_writes_the_json_and_names_an_unwritable_out(tmp_path: Path, capsys,
                                                          monkeypatch) -> None:
     data = tmp_path / "data"

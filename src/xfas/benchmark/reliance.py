@@ -131,13 +131,16 @@ def evidence_reliance(model: FASModel, data: str | Path, split: str | None = "te
     dataset = BenchmarkDataset(root, split=split, image_size=None)
     spoofs = [int(i) for i in np.flatnonzero(dataset.labels == 1)][:limit]
     if not spoofs:
-        raise XfasError(f"--data {root}: no spoof images in the {split or 'whole'} split")
+        where = "" if split is None else f" in the {split} split"
+        raise XfasError(f"--data {root}: no spoof images{where}")
     boxes = _face_boxes(root)
     rng = np.random.default_rng(seed)
     before: list[float] = []
     after: dict[str, list[tuple[float, float, float]]] = {r: [] for r in REGIONS}
     for index in tracked(spoofs, "blurring regions", enabled=progress):
         item = dataset[index]
+        if item["label"] != 1:  # an unreadable image, replaced by the dataset with a live one
+            continue
         image = (item["image"].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
         evidence = np.any(np.stack([m.numpy() for m in item["masks"].values()]), axis=0)
         if not evidence.any():
@@ -151,6 +154,8 @@ def evidence_reliance(model: FASModel, data: str | Path, split: str | None = "te
         before.append(float(probs[0]))
         for name, p in zip(names, probs[1:]):
             after[name].append((float(regions[name].mean()), float(p), float(probs[0])))
+    if not before:
+        raise XfasError(f"--data {root}: none of its spoof images could be read")
     effects = tuple(_effect(name, rows, threshold) for name, rows in after.items() if rows)
     return RelianceResult(len(before), float(np.mean(before)), threshold, effects)
 
