@@ -225,6 +225,15 @@ def test_preprocess_whole_image_and_geometry() -> None:
         model.preprocess(image.astype(np.float32))
 
 
+def test_preprocess_averages_when_shrinking_as_the_training_data_do() -> None:
+    # A 1-px checkerboard of 0 / 255 at 192 px: each 3x3 block averages to 4/9 or 5/9 of
+    # white. Bilinear sampling at a third of the size picks single pixels (0 or 255): an
+    # aliased texture the model never saw in training, whose datasets average.
+    board = (np.indices((192, 192)).sum(0) % 2 * 255).astype(np.uint8)
+    x, _ = build_model("cnn").preprocess(np.repeat(board[..., None], 3, axis=2))
+    assert x.min().item() == pytest.approx(113 / 255) and x.max().item() == pytest.approx(142 / 255)
+
+
 def test_context_crop_box_matches_the_silent_face_formula() -> None:
     # face (100, 100, 50, 40) in a 480x640 (H x W) image, scale 2.7: both (H-1)/h and (W-1)/w
     # exceed 2.7, so the box grows to 135 x 108 about the centre (125, 120).

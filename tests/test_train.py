@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 import math
 
+import cv2
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from torch.utils.data import Dataset
 
+from xfas.data import CelebASpoof
+from xfas.data.datasets.celeba_spoof import CROP_SCALE
 from xfas.errors import Interrupted, XfasError
 from xfas.models import load_model
 from xfas.models.checkpoint import read_checkpoint
@@ -212,3 +217,47 @@ def test_label_smoothing_out_of_range_is_an_error(tmp_path) -> None:
     with pytest.raises(XfasError, match="label smoothing 1.0"):
         train(BorderDataset(16, 0), BorderDataset(8, 1), tmp_path / "run",
               small_config(label_smoothing=1.0), progress=False)
+
+
+def _celeba_tree(root) -> list:
+    """Two noise images of 448x336 in CelebA-Spoof's layout, each with a _BB.txt; returns
+    their face boxes (x, y, w, h) in image pixels."""
+    rng = np.random.default_rng(0)
+    labels, boxes = {}, []
+    for index, (kind, label) in enumerate([("live", 0), ("spoof", 1)]):
+        path = root / f"Data/train/4930/{kind}/00000{index}.png"
+        path.parent.mkdir(parents=True)
+        Image.fromarray(rng.integers(0, 256, (336, 448, 3), dtype=np.uint8)).save(path)
+        (path.parent / f"00000{index}_BB.txt").write_text("60 50 56 70 0.99\n")
+        boxes.append((60 * 2, 50 * 1.5, 56 * 2, 70 * 1.5))  # the 224 frame scaled to 448x336
+        values = [0] * 44
+        values[40], values[43] = 9 * label, label
+        labels[str(path.relative_to(root))] = values
+    (root / "metas/intra_test").mkdir(parents=True)
+    (root / "metas/intra_test/train_label.json").write_text(json.dumps(labels))
+    return boxes
+
+
+def test_the_checkpoint_crops_the_face_as_training_did(tmp_path) -> None:
+    boxes = _celeba_tree(tmp_path)
+    data = CelebASpoof(tmp_path, split="train")
+    train(data, data, tmp_path / "run", small_config(epochs=1), progress=False)
+    model = load_model(tmp_path / "run")
+    assert model.crop_scale == CROP_SCALE
+    for index, box in enumerate(boxes):
+        item = data[index]
+        rgb = np.asarray(Image.open(item["path"]))
+        x, geometry = model.preprocess(rgb, box)  # what xfas predict feeds a detected face
+        assert list(geometry.box) == item["box"].tolist()
+        torch.testing.assert_close(x, item["image"], atol=1e-6, rtol=0)
+        x0, y0, x1, y1 = geometry.box
+        bilinear = cv2.resize(rgb[y0:y1, x0:x1], (64, 64)) / 255
+        assert np.abs(bilinear - item["image"].permute(1, 2, 0).numpy()).max() > 0.1
+
+
+def test_training_and_validation_cut_differently_is_an_error(tmp_path) -> None:
+    _celeba_tree(tmp_path)
+    with pytest.raises(XfasError, match="crop scale 1.5.* None"):
+        train(CelebASpoof(tmp_path, split="train"),
+              CelebASpoof(tmp_path, split="train", crop_scale=None), tmp_path / "run",
+              small_config(epochs=1), progress=False)

@@ -9,7 +9,10 @@ validated, early-stopped on and kept is an exponential moving average of the wei
 (``ema_decay``, see ``xfas.weight_average``; 0 validates the raw weights as the paper does),
 and the cross-entropy, in training and validation alike, uses label smoothing 0.1
 (``label_smoothing``; 0 is the paper's plain cross-entropy), so that the validation loss stops
-falling when accuracy does, not as soon as the model grows overconfident.
+falling when accuracy does, not as soon as the model grows overconfident. The checkpoint
+keeps the face crop the data were cut with (``FASDataset.crop_scale``: CelebA-Spoof and
+CASIA-FASD crop the face, SynthSpoof and folders keep the whole image), so that
+``xfas predict``, ``explain`` and the service cut a detected face as training did.
 A run folder holds:
 
 - ``best.safetensors``: the best model so far (a checkpoint ``xfas.models.load_model`` reads);
@@ -33,7 +36,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Subset
 
 from xfas.data.collate import collate_items
 from xfas.errors import Interrupted, XfasError
@@ -117,6 +120,20 @@ def _check_dataset(dataset: Dataset, what: str) -> None:
         raise XfasError(f"{what} set: no images")
 
 
+def _crop_scale(train_set: Dataset, val_set: Dataset) -> float | None:
+    """The face crop (``FASDataset.crop_scale``) both sets' items are cut with: the checkpoint
+    keeps it so predictions crop as training did."""
+    scales = []
+    for dataset in (train_set, val_set):
+        while isinstance(dataset, Subset):
+            dataset = dataset.dataset
+        scales.append(getattr(dataset, "crop_scale", None))
+    if scales[0] != scales[1]:
+        raise XfasError(f"training data cut with face crop scale {scales[0]}, validation data "
+                        f"with {scales[1]}: expected the same crop for both")
+    return scales[0]
+
+
 def evaluate_loss(model: nn.Module, dataset: Dataset, batch_size: int = 64,
                   label_smoothing: float = 0.0) -> tuple[float, float]:
     """Mean (label-smoothed) cross-entropy and accuracy of ``model`` on ``dataset``."""
@@ -183,6 +200,7 @@ def train(train_set: Dataset, val_set: Dataset, run_dir: str | Path,
 
     torch.manual_seed(config.seed)
     model = build_model(config.model)
+    model.crop_scale = _crop_scale(train_set, val_set)  # before the average copies the model
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     average = WeightAverage(model, config.ema_decay) if config.ema_decay else None
     kept = average.model if average is not None else model

@@ -3,7 +3,8 @@
 An xfas model is a ``torch.nn.Module`` classifier that also knows
 - which output is "live" (``live_index``), so ``spoof_logit`` / ``spoof_probability`` are defined
   for any number of classes (2 for the seed CNNs, 3 for MiniFASNet);
-- how an RGB image becomes its input (``preprocess``: crop, resize, channel order, pixel scale);
+- how an RGB image becomes its input (``preprocess``: crop, resize, channel order, pixel scale),
+  resized with the filter it was trained with (``resize_interpolation``);
 - where its input came from in the image (``CropGeometry``), so maps go back onto the image;
 - its default target layer for CAM methods and SPED (``default_layer``, a module name).
 """
@@ -73,6 +74,16 @@ def context_crop_box(face_box: Sequence[float], image_size: tuple[int, int], sca
     return int(left), int(top), int(right) + 1, int(bottom) + 1
 
 
+def resize_square(image: np.ndarray, size: int, interpolation: int | None = None) -> np.ndarray:
+    """``image`` resized to ``size`` x ``size``: by default area averaging when shrinking
+    (bilinear sampling skips pixels and aliases fine texture, a cue FAS models read) and
+    bilinear when enlarging; ``interpolation`` (a cv2 flag) forces one filter."""
+    if interpolation is None:
+        shrinking = size < min(image.shape[:2])
+        interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    return cv2.resize(image, (size, size), interpolation=interpolation)
+
+
 class FASModel(nn.Module):
     """Base class of xfas models. Subclasses set the class attributes and build layers."""
 
@@ -83,6 +94,9 @@ class FASModel(nn.Module):
     channel_order: ClassVar[str] = "RGB"   # order of the input channels
     pixel_scale: ClassVar[float] = 1 / 255  # input = uint8 pixel * pixel_scale
     crop_scale: float | None = None          # context crop around a face box; None = whole image
+    # cv2 filter of the resize to input_size; None = resize_square's default, the one xfas's
+    # datasets train with, so predictions see the pixels training saw
+    resize_interpolation: ClassVar[int | None] = None
 
     def spoof_logit(self, logits: torch.Tensor) -> torch.Tensor:
         """Log-odds of spoof vs live, (N,): what gradient explanations explain."""
@@ -111,7 +125,7 @@ class FASModel(nn.Module):
         else:
             box = (0, 0, width, height)
         x0, y0, x1, y1 = box
-        crop = cv2.resize(image[y0:y1, x0:x1], (self.input_size, self.input_size))
+        crop = resize_square(image[y0:y1, x0:x1], self.input_size, self.resize_interpolation)
         if self.channel_order == "BGR":
             crop = crop[:, :, ::-1]
         tensor = torch.from_numpy(np.ascontiguousarray(crop)).permute(2, 0, 1).float()

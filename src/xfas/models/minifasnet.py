@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar, Sequence
 
+import cv2
 import torch
 from torch import nn
 
@@ -111,6 +112,7 @@ class MiniFASNet(FASModel):
     live_index: ClassVar[int] = 1
     channel_order: ClassVar[str] = "BGR"
     pixel_scale: ClassVar[float] = 1.0
+    resize_interpolation: ClassVar[int | None] = cv2.INTER_LINEAR  # Silent-Face's cv2.resize
     # conv_6_sep is the last spatial map (512 channels, 5x5 at 80x80, after PReLU): the most
     # semantic layer that still has a spatial layout, the usual Grad-CAM choice. Unlike a
     # global-average-pooled head, the next layer (conv_6_dw, a learned 5x5 depth-wise

@@ -30,7 +30,7 @@ from torch.utils.data import Dataset
 
 from xfas.data.image_io import load_image
 from xfas.errors import XfasError
-from xfas.models.base import Box
+from xfas.models.base import Box, resize_square
 from xfas.progress import tracked
 
 LIVE, SPOOF = 0, 1
@@ -102,7 +102,13 @@ class FASDataset(Dataset):
     Args:
         image_size: side of the square the crop is resized to; None keeps the crop's size.
         transform: applied to the float image tensor (3, H, W) of each item (augmentation).
+
+    ``crop_scale`` is the context crop (``context_crop_box`` scale) around the face each item
+    is cut with, None for the whole image; training stores it in the checkpoint, so that
+    ``FASModel.preprocess`` cuts a detected face as training did.
     """
+
+    crop_scale: float | None = None
 
     def __init__(self, image_size: int | None = 64,
                  transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
@@ -217,14 +223,9 @@ def whole_box(rgb: np.ndarray) -> Box:
 
 
 def resize(image: np.ndarray, size: int, nearest: bool = False) -> np.ndarray:
-    """Resize to size x size: area averaging when shrinking, bilinear when enlarging, nearest
-    for masks."""
-    height, width = image.shape[:2]
-    if nearest:
-        mode = cv2.INTER_NEAREST
-    else:
-        mode = cv2.INTER_AREA if size < min(height, width) else cv2.INTER_LINEAR
-    return cv2.resize(image, (size, size), interpolation=mode)
+    """Resize to size x size as ``resize_square`` does (the filter ``FASModel.preprocess`` uses
+    for models xfas trains), or nearest for masks."""
+    return resize_square(image, size, cv2.INTER_NEAREST if nearest else None)
 
 
 def image_files(folder: Path) -> list[Path]:
