@@ -9,7 +9,7 @@ from sklearn.metrics import (accuracy_score, precision_recall_fscore_support, ro
                              roc_curve)
 
 from xfas.errors import XfasError
-from xfas.metrics import (accuracy, acer, apcer, apcer_per_attack, bpcer, bpcer_at_apcer, eer,
+from xfas.training.fas_metrics import (accuracy, acer, apcer, apcer_per_attack, bpcer, bpcer_at_apcer, eer,
                           fas_report, hter, precision_recall_f1, predict, roc_auc,
                           threshold_at_apcer)
 

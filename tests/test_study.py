@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from test_train import BorderDataset, small_config  # noqa: E402
-from xfas.study import run_attention_study
+from xfas.studies.attention import run_attention_study
 
 
 def test_study_tables_the_seeds_and_reuses_finished_runs(tmp_path) -> None:
@@ -37,7 +37,7 @@ def test_study_tables_the_seeds_and_reuses_finished_runs(tmp_path) -> None:
 # --- the attention benchmark's paired test, on hand-made per-image scores -------------------
 
 def test_paired_test_finds_a_model_higher_on_every_image() -> None:
-    from xfas.study_bench import paired_comparison
+    from xfas.studies.attention.benchmark import paired_comparison
 
     base = {f"img{k}": 0.05 * k for k in range(10)}
     higher = {name: value + 0.1 + 0.01 * k for k, (name, value) in enumerate(base.items())}
@@ -64,7 +64,7 @@ def _versus(delta: float, p_value: float) -> dict:
 
 
 def test_sentence_answers_yes_only_for_significant_gains() -> None:
-    from xfas.study_bench import attention_sentence
+    from xfas.studies.attention.benchmark import attention_sentence
 
     summary = {"baseline": "cnn", "significance": 0.05, "test": "Wilcoxon signed-rank test",
                "versus": {"cnn-ca": {"gradcam": _versus(0.2, 0.002), "lime": _versus(0.01, 0.6)},
@@ -83,7 +83,7 @@ def test_sentence_answers_yes_only_for_significant_gains() -> None:
 
 
 def test_per_image_niou_averages_evidence_types_and_skips_nan(tmp_path) -> None:
-    from xfas.study_bench import per_image_niou
+    from xfas.studies.attention.benchmark import per_image_niou
 
     (tmp_path / "scores.csv").write_text(
         "image,method,evidence,metric,value\n"
@@ -100,7 +100,7 @@ def test_per_image_niou_averages_evidence_types_and_skips_nan(tmp_path) -> None:
 
 def test_explanations_need_the_trained_runs(tmp_path) -> None:
     from xfas.errors import XfasError
-    from xfas.study import explain_attention_study
+    from xfas.studies.attention import explain_attention_study
 
     with pytest.raises(XfasError, match="seed0.*no trained checkpoint"):
         explain_attention_study(tmp_path / "data", tmp_path / "empty", seed=0)

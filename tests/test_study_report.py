@@ -22,8 +22,8 @@ from test_train import small_config  # noqa: E402
 from xfas.cli import main
 from xfas.data.splits import open_splits
 from xfas.data.synth.writer import generate_synthspoof
-from xfas.study import STUDY_MODELS, explain_attention_study, run_attention_study
-from xfas.study_figures import CELL_INCHES, FIGURE_DPI, TITLE_INCHES
+from xfas.studies.attention import STUDY_MODELS, explain_attention_study, run_attention_study
+from xfas.studies.attention.figures import CELL_INCHES, FIGURE_DPI, TITLE_INCHES
 
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,7 @@ from xfas.data.datasets.celeba_spoof import CROP_SCALE
 from xfas.errors import Interrupted, XfasError
 from xfas.models import load_model
 from xfas.models.checkpoint import read_checkpoint
-from xfas.train import TrainConfig, augment_batch, train
+from xfas.training import TrainConfig, augment_batch, train
 
 
 class BorderDataset(Dataset):
@@ -136,7 +136,7 @@ def test_weight_average_matches_the_closed_form() -> None:
     """Weights held at c after starting at w0: the average is c + (w0 - c) * prod(decay_t)."""
     from torch import nn
 
-    from xfas.weight_average import WeightAverage
+    from xfas.training import WeightAverage
 
     model = nn.Sequential(nn.Linear(1, 1, bias=False), nn.BatchNorm1d(1))
     model[0].weight.data.fill_(2.0)
@@ -200,7 +200,7 @@ def test_validation_loss_is_the_label_smoothed_cross_entropy() -> None:
     """Smoothing e puts 1 - e/2 on the true class and e/2 on the other, so on half live and half
     spoof images the mean loss is -(log(1/4) + log(3/4)) / 2 whatever e is, and on spoof images
     alone it is -((1 - e/2) log(3/4) + (e/2) log(1/4))."""
-    from xfas.train import evaluate_loss
+    from xfas.training import evaluate_loss
 
     model = FixedLogits()
     both = BorderDataset(8, 0)

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from xfas.errors import XfasError
-from xfas.models.base import check_rgb_image
+from xfas.data.geometry import check_rgb_image
 
 ArrayLike = np.ndarray | torch.Tensor
 

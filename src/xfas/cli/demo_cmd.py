@@ -48,8 +48,8 @@ def make_data(folder: Path, n: int, seed: int) -> Path:
 
 def train_model(data: Path, run: Path, epochs: int, seed: int) -> dict:
     from xfas.data.splits import open_splits
-    from xfas.study import trained_run_metrics
-    from xfas.train import TrainConfig
+    from xfas.training import trained_run_metrics
+    from xfas.training import TrainConfig
 
     config = TrainConfig(model="cnn-cbam", epochs=epochs, batch_size=32, learning_rate=1e-3,
                          patience=3, seed=seed)

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from xfas.cli.app import app
 from xfas.errors import XfasError
-from xfas.train import TrainConfig
+from xfas.training import TrainConfig
 
 study_app = typer.Typer(help="Studies of the papers, reproduced on your data.",
                         no_args_is_help=True)
@@ -56,7 +56,7 @@ def train_command(
     """Train a FAS model with the attention paper's recipe; Ctrl-C keeps the best checkpoint."""
     from xfas.data.splits import open_splits
     from xfas.models import build_model
-    from xfas.train import train
+    from xfas.training import train
 
     build_model(model)  # an unknown name fails before the data is read
     splits = open_splits(data)
@@ -79,7 +79,7 @@ def eval_command(
 ) -> None:
     """Score a trained model: accuracy, precision, recall, F1, APCER, BPCER, ACER, HTER, EER, AUC."""
     from xfas.data.splits import open_splits
-    from xfas.evaluate import evaluate
+    from xfas.training import evaluate
     from xfas.models import load_model
 
     if split not in ("train", "val", "test"):
@@ -120,8 +120,8 @@ def attention_study_command(
     benchmark their explanations against the evidence (attention_benchmark.md), draw one
     figure per attack type and write report.html."""
     from xfas.data.splits import open_splits
-    from xfas.study import explain_attention_study, run_attention_study
-    from xfas.study_bench import ATTENTION_MD
+    from xfas.studies.attention import explain_attention_study, run_attention_study
+    from xfas.studies.attention import ATTENTION_MD
 
     config = TrainConfig(epochs=epochs, patience=patience, learning_rate=lr,
                          batch_size=batch_size)

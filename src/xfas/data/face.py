@@ -14,7 +14,7 @@ import numpy as np
 
 from xfas.assets import DETECTOR_MODEL, DETECTOR_PROTOTXT, find_asset
 from xfas.errors import AssetMissingError, XfasError
-from xfas.models.base import check_rgb_image
+from xfas.data.geometry import check_rgb_image
 
 FaceBox = tuple[int, int, int, int]  # (x, y, w, h)
 

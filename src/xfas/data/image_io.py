@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from xfas.errors import XfasError
-from xfas.models.base import check_rgb_image
+from xfas.data.geometry import check_rgb_image
 
 # Raster formats only: Pillow's other plugins include EPS, which runs Ghostscript on the data.
 # (Multi-picture JPEGs from phones, MPO, are opened by the JPEG plugin.)

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import torch
 
-from xfas.models.base import CropGeometry
+from xfas.data.geometry import CropGeometry
 
 # Concept colours (matplotlib's tab10), one per concept index, so the page's bars and layers
 # match.

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from xfas.errors import XfasError
-from xfas.models.base import CropGeometry, check_rgb_image
+from xfas.data.geometry import CropGeometry, check_rgb_image
 from xfas.sped.attribution import ConceptExplanation
 from xfas.sped.bank import ConceptBank
 from xfas.sped.describe import describe_explanation

@@ -30,7 +30,7 @@ from torch.utils.data import Dataset
 
 from xfas.data.image_io import load_image
 from xfas.errors import XfasError
-from xfas.models.base import Box, resize_square
+from xfas.data.geometry import Box, resize_square, whole_box
 from xfas.progress import tracked
 
 LIVE, SPOOF = 0, 1
@@ -215,11 +215,6 @@ def read_rgb(path: Path) -> np.ndarray:
     except XfasError as error:
         detail = str(error).removeprefix(f"{path}: ")
         raise ItemError("unreadable_image", path, detail) from error
-
-
-def whole_box(rgb: np.ndarray) -> Box:
-    """The box of the whole image."""
-    return 0, 0, rgb.shape[1], rgb.shape[0]
 
 
 def resize(image: np.ndarray, size: int, nearest: bool = False) -> np.ndarray:

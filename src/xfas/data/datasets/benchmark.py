@@ -23,7 +23,7 @@ from xfas.data.datasets.base import (IMAGE_EXTENSIONS, FASDataset, ItemError, Sa
                                      require_folder)
 from xfas.data.datasets.manifest import read_manifest, select_split
 from xfas.errors import XfasError
-from xfas.models.base import Box
+from xfas.data.geometry import Box
 
 EVIDENCE_TYPES = ("clutching_hand", "cut_hole", "ipad_border", "photo_edge")
 

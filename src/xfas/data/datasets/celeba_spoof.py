@@ -20,10 +20,10 @@ import numpy as np
 import torch
 
 from xfas.data.datasets.balance import SPLITS, balanced_split, check_split
-from xfas.data.datasets.base import CROP_SCALE, FASDataset, Sample, require_folder, whole_box
+from xfas.data.datasets.base import CROP_SCALE, FASDataset, Sample, require_folder
 from xfas.data.datasets.manifest import read_json
 from xfas.errors import XfasError
-from xfas.models.base import Box, context_crop_box
+from xfas.data.geometry import Box, context_crop_box, whole_box
 
 SPOOF_TYPES = ("live", "photo", "poster", "a4", "face_mask", "upper_body_mask", "region_mask",
                "pc", "pad", "phone", "3d_mask")

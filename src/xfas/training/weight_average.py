@@ -1,9 +1,9 @@
 """An exponential moving average (EMA) of a model's weights: the model that training validates,
 early-stops on and keeps.
 
-At batches of 16 the validation loss of the raw weights jumps by 0.05-0.4 from one epoch to the
-next, so early stopping keeps whichever epoch happened to land low. The average of the recent
-weights smooths that noise. Its decay warms up as in TensorFlow's ``ExponentialMovingAverage``
+The validation loss of the raw weights jumps from one epoch to the next, so early stopping
+would keep whichever epoch happened to land low; the average of the recent weights smooths
+that noise (measured in docs/experiments.md). Its decay warms up as in TensorFlow's ``ExponentialMovingAverage``
 with ``num_updates``: ``min(decay, (1 + t) / (10 + t))`` after step t, so the average does not
 keep the random initial weights on small datasets with few steps per epoch.
 """

@@ -9,7 +9,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from xfas.data.collate import collate_items
-from xfas.metrics import fas_report
+from xfas.training.fas_metrics import fas_report
 from xfas.models import FASModel
 from xfas.progress import progress_bar
 

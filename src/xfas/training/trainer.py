@@ -1,23 +1,21 @@
 """Training a FAS model with the attention paper's recipe, interruptible and resumable.
 
-Recipe (defaults): Adam, learning rate 1e-4 decayed by 0.96 every 100,000 steps (staircase),
-cross-entropy, up to 50 epochs, early stopping with patience 10 on the validation loss, the best
-checkpoint kept. The paper leaves batch size and augmentation open; we use batches of 4, the
-best of 4, 8 and 16 on 4,000 SynthSpoof images (test accuracy 0.961 / 0.952 / 0.952 over three
-seeds; 8: 0.954 / 0.949, 16: 0.940 / 0.937), and ``augment_batch``. Two additions: the model
-validated, early-stopped on and kept is an exponential moving average of the weights
-(``ema_decay``, see ``xfas.weight_average``; 0 validates the raw weights as the paper does),
-and the cross-entropy, in training and validation alike, uses label smoothing 0.1
-(``label_smoothing``; 0 is the paper's plain cross-entropy), so that the validation loss stops
-falling when accuracy does, not as soon as the model grows overconfident. The checkpoint
-keeps the face crop the data were cut with (``FASDataset.crop_scale``: CelebA-Spoof and
-CASIA-FASD crop the face, SynthSpoof and folders keep the whole image), so that
+Recipe (defaults, ``TrainConfig``): Adam, learning rate 1e-4 decayed by 0.96 every 100,000
+steps (staircase), cross-entropy, up to 50 epochs, early stopping with patience 10 on the
+validation loss, the best checkpoint kept. The paper leaves batch size and augmentation open
+(``augment_batch``; the batch size was chosen on SynthSpoof, see docs/experiments.md). Two
+additions: the model validated, early-stopped on and kept is an exponential moving average of
+the weights (``ema_decay``, see ``xfas.training.weight_average``; 0 validates the raw weights
+as the paper does), and the cross-entropy, in training and validation alike, uses label
+smoothing (``label_smoothing``; 0 is the paper's plain cross-entropy), so that the validation
+loss stops falling when accuracy does, not as soon as the model grows overconfident. The
+checkpoint keeps the face crop the data were cut with (``FASDataset.crop_scale``), so that
 ``xfas predict``, ``explain`` and the service cut a detected face as training did.
 A run folder holds:
 
 - ``best.safetensors``: the best model so far (a checkpoint ``xfas.models.load_model`` reads);
 - ``last.safetensors``: model, weight average and Adam state at the end of the last finished
-  epoch;
+  epoch (``xfas.training.run_state``);
 - ``state.json``: epoch, best loss, patience counter, history, the configuration.
 
 Ctrl-C finishes nothing half-way: the last finished epoch and the best model stay on disk and
@@ -25,88 +23,27 @@ Ctrl-C finishes nothing half-way: the last finished epoch and the best model sta
 ``seed + epoch``), so an interrupted and resumed run equals an uninterrupted one.
 """
 
+
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from xfas.data.collate import collate_items
 from xfas.errors import Interrupted, XfasError
-from xfas.models import FASModel, build_model, save_model
-from xfas.models.checkpoint import read_checkpoint, save_checkpoint
+from xfas.models import build_model, save_model
 from xfas.progress import progress_bar
-from xfas.weight_average import WeightAverage
-
-STATE_FILE = "state.json"
-BEST_FILE = "best.safetensors"
-LAST_FILE = "last.safetensors"
-
-
-@dataclass
-class TrainConfig:
-    """Everything that decides a training run (stored in state.json and the checkpoint)."""
-
-    model: str = "cnn-cbam"
-    epochs: int = 50
-    batch_size: int = 4
-    learning_rate: float = 1e-4
-    decay_rate: float = 0.96
-    decay_steps: int = 100_000
-    patience: int = 10
-    seed: int = 0
-    augment: bool = True
-    ema_decay: float = 0.995
-    label_smoothing: float = 0.1
-    max_steps_per_epoch: int | None = None
-
-    def learning_rate_at(self, step: int) -> float:
-        """Staircase exponential decay: lr * rate ** floor(step / decay_steps)."""
-        return self.learning_rate * self.decay_rate ** (step // self.decay_steps)
-
-
-@dataclass
-class TrainResult:
-    """What a finished (or stopped) run reports."""
-
-    run_dir: Path
-    best_val_loss: float
-    best_epoch: int
-    epochs_run: int
-    stopped_early: bool
-    history: list[dict[str, float]] = field(default_factory=list)
-
-
-def augment_batch(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """FAS-safe augmentation: a random crop of 80-100 % of the side, resized back (zoom and
-    shift without padding; evidence moves around the frame, which the position-specific dense
-    head needs to see), horizontal flips and mild brightness/contrast jitter. No shifts that wrap
-    or pad (they draw straight edges along the frame, like a photo's edge), no blur or strong
-    colour changes (they erase print and screen artefacts). Random numbers come from the CPU
-    ``generator``."""
-    n = images.shape[0]
-    scale = 0.8 + 0.2 * torch.rand(n, generator=generator)
-    shift = (torch.rand(n, 2, generator=generator) * 2 - 1) * (1 - scale)[:, None]
-    theta = torch.zeros(n, 2, 3)
-    theta[:, 0, 0] = scale
-    theta[:, 1, 1] = scale
-    theta[:, :, 2] = shift
-    grid = F.affine_grid(theta.to(images), list(images.shape), align_corners=False)
-    images = F.grid_sample(images, grid, mode="bilinear", align_corners=False)
-    flip = torch.rand(n, generator=generator) < 0.5
-    images = torch.where(flip[:, None, None, None], images.flip(-1), images)
-    brightness = 1 + (torch.rand(n, 1, 1, 1, generator=generator) - 0.5) * 0.2
-    contrast = 1 + (torch.rand(n, 1, 1, 1, generator=generator) - 0.5) * 0.2
-    mean = images.mean(dim=(1, 2, 3), keepdim=True)
-    images = ((images - mean) * contrast + mean) * brightness
-    return images.clamp(0, 1)
+from xfas.training.augment import augment_batch
+from xfas.training.config import TrainConfig, TrainResult
+from xfas.training.run_state import BEST_FILE, STATE_FILE, load_last, save_last
+from xfas.training.weight_average import WeightAverage
 
 
 def _loader(dataset: Dataset, batch_size: int, shuffle: bool, seed: int) -> DataLoader:
@@ -151,35 +88,6 @@ def evaluate_loss(model: nn.Module, dataset: Dataset, batch_size: int = 64,
     return total_loss / count, correct / count
 
 
-def _save_last(run: Path, model: FASModel, average: WeightAverage | None,
-               optimizer: torch.optim.Optimizer, step: int) -> None:
-    tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
-    if average is not None:
-        tensors.update({f"ema.{k}": v for k, v in average.model.state_dict().items()})
-    for index, state in optimizer.state_dict()["state"].items():
-        for key, value in state.items():
-            tensors[f"adam.{index}.{key}"] = torch.as_tensor(value)
-    save_checkpoint(run / LAST_FILE, tensors, {"model": model.name, "step": step})
-
-
-def _load_last(run: Path, model: FASModel, average: WeightAverage | None,
-               optimizer: torch.optim.Optimizer) -> None:
-    """Restore a run's last epoch; a run saved without an average starts one at its weights."""
-    tensors, _ = read_checkpoint(run / LAST_FILE)
-    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-    if average is not None:
-        averaged = {k[4:]: v for k, v in tensors.items() if k.startswith("ema.")}
-        average.model.load_state_dict(averaged or model.state_dict())
-    state: dict[int, dict[str, torch.Tensor]] = {}
-    for key, value in tensors.items():
-        if key.startswith("adam."):
-            _, index, name = key.split(".", 2)
-            state.setdefault(int(index), {})[name] = value
-    saved = optimizer.state_dict()
-    saved["state"] = state
-    optimizer.load_state_dict(saved)
-
-
 def train(train_set: Dataset, val_set: Dataset, run_dir: str | Path,
           config: TrainConfig | None = None, resume: bool = False, progress: bool = True,
           on_epoch: Callable[[dict[str, float]], None] | None = None) -> TrainResult:
@@ -210,7 +118,7 @@ def train(train_set: Dataset, val_set: Dataset, run_dir: str | Path,
         state = json.loads(state_path.read_text())
         if state["config"]["model"] != config.model:
             raise XfasError(f"{run}: holds a {state['config']['model']} run, not {config.model}")
-        _load_last(run, model, average, optimizer)
+        load_last(run, model, average=average, optimizer=optimizer)
 
     stopped_early = state["bad_epochs"] >= config.patience
     try:
@@ -261,7 +169,7 @@ def train(train_set: Dataset, val_set: Dataset, run_dir: str | Path,
             else:
                 state["bad_epochs"] += 1
             state["epoch"] = epoch
-            _save_last(run, model, average, optimizer, state["step"])
+            save_last(run, model, average=average, optimizer=optimizer, step=state["step"])
             state_path.write_text(json.dumps(state, indent=1))
             stopped_early = state["bad_epochs"] >= config.patience
             if on_epoch:
