@@ -20,8 +20,8 @@ import cv2
 import numpy as np
 import torch
 
+from xfas.data.benchmark_layout import FaceBox
 from xfas.data.datasets.benchmark import BenchmarkDataset
-from xfas.data.datasets.manifest import read_json
 from xfas.errors import XfasError
 from xfas.models.base import FASModel
 from xfas.progress import tracked
@@ -64,7 +64,7 @@ def blur_region(image: np.ndarray, region: np.ndarray, sigma: float) -> np.ndarr
     return np.where(region[..., None], blurred, image)
 
 
-def box_mask(shape: tuple[int, int], box: tuple[float, float, float, float]) -> np.ndarray:
+def box_mask(shape: tuple[int, int], box: FaceBox) -> np.ndarray:
     """A bool mask of the (x, y, w, h) box, clipped to ``shape`` (H, W)."""
     height, width = shape
     x, y, w, h = box
@@ -74,7 +74,7 @@ def box_mask(shape: tuple[int, int], box: tuple[float, float, float, float]) -> 
     return mask
 
 
-def region_masks(evidence: np.ndarray, face_box: tuple[float, float, float, float] | None,
+def region_masks(evidence: np.ndarray, face_box: FaceBox | None,
                  rng: np.random.Generator) -> dict[str, np.ndarray]:
     """The regions of one image: the dilated ``evidence`` (bool (H, W)), and with a face box
     also the face box minus that evidence and a control box of the face box's size placed
@@ -94,21 +94,8 @@ def region_masks(evidence: np.ndarray, face_box: tuple[float, float, float, floa
     return regions
 
 
-def _face_boxes(root: Path) -> dict[str, tuple[float, float, float, float]]:
-    """Face boxes of the manifest's entries that have a valid ``face_box``."""
-    path = root / "manifest.json"
-    if not path.is_file():
-        return {}
-    boxes = {}
-    for name, entry in read_json(path).get("images", {}).items():
-        box = entry.get("face_box") if isinstance(entry, dict) else None
-        if isinstance(box, list) and len(box) == 4 and box[2] > 0 and box[3] > 0:
-            boxes[name] = tuple(float(v) for v in box)
-    return boxes
-
-
 def _spoof_probability(model: FASModel, images: list[np.ndarray],
-                       face_box: tuple[float, float, float, float] | None) -> np.ndarray:
+                       face_box: FaceBox | None) -> np.ndarray:
     """Spoof probabilities of ``images``, cropped around ``face_box`` by models that crop."""
     batch, _ = model.preprocess_batch(images, [face_box] * len(images))
     device = next(model.parameters()).device
@@ -133,7 +120,7 @@ def evidence_reliance(model: FASModel, data: str | Path, split: str | None = "te
     if not spoofs:
         where = "" if split is None else f" in the {split} split"
         raise XfasError(f"--data {root}: no spoof images{where}")
-    boxes = _face_boxes(root)
+    boxes = {name: entry.face_box for name, entry in dataset.layout.read_manifest().items()}
     rng = np.random.default_rng(seed)
     before: list[float] = []
     after: dict[str, list[tuple[float, float, float]]] = {r: [] for r in REGIONS}

@@ -288,7 +288,7 @@ def plan_units(records: Sequence[ImageRecord], groups: Sequence[tuple[str, ...]]
 def _scan(config: BenchmarkConfig, data: str, model: Any, methods: list[str],
           store: RunStore, out: Path, progress: bool) -> None:
     """Choose and check the images, store them with the problems, keep the grid's inputs."""
-    from xfas.data.datasets.benchmark import read_mask
+    from xfas.data.benchmark_layout import read_mask
     from xfas.data.image_io import load_image
 
     detector = None

@@ -19,11 +19,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from xfas.benchmark.store import ImageRecord, Problem
-from xfas.data.datasets.base import IMAGE_EXTENSIONS, ItemError
-from xfas.data.datasets.benchmark import BenchmarkDataset, read_mask
-from xfas.data.datasets.manifest import read_manifest
+from xfas.data.benchmark_layout import BenchmarkLayout, read_mask
+from xfas.data.datasets.benchmark import BenchmarkDataset
 from xfas.data.image_io import load_image
-from xfas.errors import XfasError
+from xfas.errors import ItemError, XfasError
 from xfas.progress import progress_bar
 
 AUTO, ALL_IMAGES = "auto", "all"
@@ -58,8 +57,8 @@ def scan_benchmark(root: str | Path, split: str | None = AUTO, calibration_split
         detector: a ``FaceDetector`` for crop models (their images need a face box), else None.
     """
     root = Path(root)
-    manifest_path = root / "manifest.json"
-    manifest = read_manifest(manifest_path) if manifest_path.is_file() else {}
+    layout = BenchmarkLayout(root)
+    manifest = layout.read_manifest()
     has_splits = bool(manifest) and all(e.split is not None for e in manifest.values())
     scored_split = ("test" if has_splits else None) if split == AUTO else split
     scored_split = None if scored_split == ALL_IMAGES else scored_split
@@ -83,15 +82,14 @@ def scan_benchmark(root: str | Path, split: str | None = AUTO, calibration_split
                                    f"(seed {seed}), set aside and not scored")
     if limit is not None:
         candidates, calibration = candidates[:limit], calibration[:limit]
-    paths = _image_paths(root / "images")
-    masks_dir = root / "masks"
+    paths = layout.image_files()
     listed = {name: entry.evidence for name, entry in manifest.items()}
     records = {SCORED: [], CALIBRATION: []}
     jobs = [(SCORED, n) for n in candidates] + [(CALIBRATION, n) for n in calibration]
     with progress_bar(progress) as bar:
         task = bar.add_task("checking images", total=len(jobs))
         for role, name in jobs:
-            record = check_image(name, role, paths[name], masks_dir, dataset.evidence_types,
+            record = check_image(name, role, paths[name], layout, dataset.evidence_types,
                                  listed.get(name, ()), detector, problems)
             if record is not None:
                 records[role].append(record)
@@ -118,7 +116,7 @@ def carve(names: Sequence[str], fraction: float, seed: int) -> tuple[list[str], 
             [n for i, n in enumerate(names) if i in chosen])
 
 
-def check_image(name: str, role: str, path: Path, masks_dir: Path,
+def check_image(name: str, role: str, path: Path, layout: BenchmarkLayout,
                 evidence_types: Sequence[str], listed: Sequence[str], detector: Any,
                 problems: list[Problem]) -> ImageRecord | None:
     """The record of one image with its usable masks, or None (with the reasons appended to
@@ -132,7 +130,7 @@ def check_image(name: str, role: str, path: Path, masks_dir: Path,
     height, width = image.shape[:2]
     masks: dict[str, str] = {}
     for evidence in evidence_types:
-        mask_path = masks_dir / evidence / f"{name}.png"
+        mask_path = layout.mask_path(evidence, name)
         if not mask_path.is_file():
             if evidence in listed:
                 problems.append(Problem(str(mask_path), "missing_mask", "listed as evidence in "
@@ -182,15 +180,5 @@ def _open(root: Path, split: str | None, seed: int, problems: list[Problem]) -> 
 
 def _candidates(dataset: BenchmarkDataset) -> list[str]:
     """Names of the spoof images, and of any image with a mask file, sorted."""
-    masks_dir = dataset.masks_dir
-    chosen = []
-    for name, label in zip(dataset.names, dataset.labels):
-        if label == 1 or any((masks_dir / e / f"{name}.png").is_file()
-                             for e in dataset.evidence_types):
-            chosen.append(name)
-    return sorted(chosen)
-
-
-def _image_paths(images: Path) -> dict[str, Path]:
-    return {p.stem: p for p in sorted(images.iterdir())
-            if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS}
+    return sorted(name for name, label in zip(dataset.names, dataset.labels)
+                  if label == 1 or dataset.layout.has_mask_file(name, dataset.evidence_types))

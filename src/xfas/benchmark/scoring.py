@@ -23,7 +23,7 @@ import torch
 from xfas.benchmark.figures import map_thumbnail
 from xfas.benchmark.metrics import curve_auc, iou, niou, perturbation_curves, pointing_game
 from xfas.benchmark.store import IMAGE_EVIDENCE, Row
-from xfas.data.datasets.benchmark import read_mask
+from xfas.data.benchmark_layout import read_mask
 from xfas.data.image_io import load_image
 from xfas.errors import XfasError
 

@@ -38,9 +38,10 @@ class Timer:
 
 
 def make_data(folder: Path, n: int, seed: int) -> Path:
+    from xfas.data.benchmark_layout import BenchmarkLayout
     from xfas.data.synth import generate_synthspoof
 
-    if (folder / "manifest.json").exists():
+    if BenchmarkLayout(folder).manifest_path.exists():
         console.print(f"reusing {folder}")
         return folder
     return generate_synthspoof(folder, n, size=128, seed=seed, overwrite=True)

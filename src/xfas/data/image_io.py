@@ -8,11 +8,12 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from xfas.errors import XfasError
 from xfas.data.geometry import check_rgb_image
+from xfas.errors import XfasError
 
 # Raster formats only: Pillow's other plugins include EPS, which runs Ghostscript on the data.
 # (Multi-picture JPEGs from phones, MPO, are opened by the JPEG plugin.)
@@ -72,14 +73,54 @@ def load_image(source: str | Path | bytes, max_bytes: int = 10_000_000,
 
 
 def save_image(path: str | Path, rgb: np.ndarray) -> Path:
-    """Write an RGB uint8 array; the format follows the suffix. Creates parent folders."""
+    """Write an RGB uint8 array; the format follows the suffix. Creates parent folders; the
+    file appears whole or not at all (written beside it, then renamed)."""
     check_rgb_image(rgb, what=str(path))
     path = Path(path)
+    partial = path.with_name(path.name + ".partial")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(np.ascontiguousarray(rgb)).save(path)
+        Image.fromarray(np.ascontiguousarray(rgb)).save(partial, format=_format_of(path))
+        partial.replace(path)
     except (OSError, ValueError, KeyError) as error:
+        partial.unlink(missing_ok=True)
         raise XfasError(f"{path}: cannot write the image ({error})") from error
+    return path
+
+
+def _format_of(path: Path) -> str:
+    """Pillow's format name for the suffix of ``path``; XfasError for an unknown suffix."""
+    format_name = Image.registered_extensions().get(path.suffix.lower())
+    if format_name is None:
+        raise XfasError(f"{path}: unknown image format {path.suffix!r}")
+    return format_name
+
+
+def encode_png(pixels: np.ndarray) -> bytes:
+    """A uint8 image as PNG bytes: grey (H, W), RGB (H, W, 3) or RGBA (H, W, 4)."""
+    if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3) or (
+            pixels.ndim == 3 and pixels.shape[2] not in (3, 4)):
+        raise XfasError(f"PNG: expected uint8 grey, RGB or RGBA pixels, got {pixels.dtype} "
+                        f"{pixels.shape}")
+    swapped = pixels if pixels.ndim == 2 else cv2.cvtColor(
+        pixels, cv2.COLOR_RGB2BGR if pixels.shape[2] == 3 else cv2.COLOR_RGBA2BGRA)
+    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(swapped))
+    if not ok:
+        raise XfasError(f"PNG: could not encode an image of shape {pixels.shape}")
+    return encoded.tobytes()
+
+
+def write_png(path: str | Path, pixels: np.ndarray) -> Path:
+    """Write ``encode_png(pixels)`` to ``path``, creating folders; the file appears whole or
+    not at all, and equal pixels give equal bytes."""
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_bytes(encode_png(pixels))
+        partial.replace(path)
+    except OSError as error:
+        raise XfasError(f"{path}: cannot write the image ({error.strerror})") from error
     return path
 
 

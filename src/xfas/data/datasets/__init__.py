@@ -6,7 +6,8 @@ with ``image`` (float 3xHxW in [0, 1]), ``label`` (0 live, 1 spoof), ``attack``,
 from xfas.data.datasets.balance import (balanced_split, balanced_subset, split_indices,
                                         stratified_split)
 from xfas.data.datasets.base import FASDataset
-from xfas.data.datasets.benchmark import EVIDENCE_TYPES, BenchmarkDataset
+from xfas.data.benchmark_layout import EVIDENCE_TYPES
+from xfas.data.datasets.benchmark import BenchmarkDataset
 from xfas.data.datasets.casia_fasd import CasiaFASD
 from xfas.data.datasets.celeba_spoof import SPOOF_TYPES, CelebASpoof
 from xfas.data.datasets.folder import FolderDataset

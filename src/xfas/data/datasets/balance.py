@@ -12,9 +12,9 @@ from typing import Sequence
 
 import numpy as np
 
+from xfas.data.benchmark_layout import SPLITS
 from xfas.errors import XfasError
 
-SPLITS = ("train", "val", "test")
 Seed = int | Sequence[int]
 
 
@@ -85,3 +85,23 @@ def balanced_split(labels: Sequence[int] | np.ndarray, n_per_class: int,
     subset = balanced_subset(labels, n_per_class, seed)
     parts = stratified_split(np.asarray(labels)[subset], fractions, seed)
     return {name: subset[chosen] for name, chosen in parts.items()}
+
+
+def select_split(labels: Sequence[int], splits: Sequence[str | None], split: str | None,
+                 fractions: Sequence[float], seed: int, source: str) -> list[int]:
+    """Indices of the items in ``split`` (all when None).
+
+    The manifest's splits are used when every item has one; when none has, a seeded split
+    stratified by label (``stratified_split``) is made; a mixture is an error naming
+    ``source``."""
+    if split is None:
+        return list(range(len(labels)))
+    check_split(split)
+    given = [s is not None for s in splits]
+    if all(given) and given:
+        return [i for i, s in enumerate(splits) if s == split]
+    if any(given):
+        missing = sum(1 for g in given if not g)
+        raise XfasError(f"{source}: {missing} of {len(given)} entries have no \"split\"; "
+                        f"give every entry a split or none")
+    return stratified_split(labels, fractions, seed)[split].tolist()

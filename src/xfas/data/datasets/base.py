@@ -28,13 +28,13 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from xfas.data.benchmark_layout import IMAGE_EXTENSIONS
 from xfas.data.image_io import load_image
-from xfas.errors import XfasError
+from xfas.errors import ItemError, XfasError
 from xfas.data.geometry import Box, resize_square, whole_box
 from xfas.progress import tracked
 
 LIVE, SPOOF = 0, 1
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 CROP_SCALE = 1.5
 """Default context crop around a face box (``context_crop_box`` scale): the face plus a quarter
 of its size on each side, enough to show paper edges, screen bezels and hands next to the face
@@ -63,14 +63,6 @@ class Sample:
     path: Path
     label: int
     attack: str
-
-
-class ItemError(XfasError):
-    """A failure to read one item; the dataset counts it under ``reason`` and moves on."""
-
-    def __init__(self, reason: str, file: str | Path, detail: str) -> None:
-        super().__init__(f"{file}: {detail}")
-        self.reason, self.file, self.detail = reason, str(file), detail
 
 
 class SkipLog:

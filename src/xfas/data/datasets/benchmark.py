@@ -1,9 +1,5 @@
-"""The benchmark layout written by ``xfas synth`` and used for real annotated data::
-
-    DIR/images/<name>.{png,jpg}
-    DIR/masks/<evidence>/<name>.png   8-bit, non-zero = evidence, same size as the image
-    DIR/manifest.json                 optional: {"images": {name: {"label", "attack",
-                                      "evidence", "split"}}}
+"""A dataset of images with evidence masks, in the benchmark layout written by ``xfas synth``
+and used for real annotated data (``xfas.data.benchmark_layout``).
 
 Items are whole images (there is no face box) with their evidence masks resized alongside.
 Without a manifest an image is "spoof" when one of its masks marks evidence, else "live".
@@ -17,15 +13,12 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
-from PIL import Image
 
-from xfas.data.datasets.base import (IMAGE_EXTENSIONS, FASDataset, ItemError, Sample, resize,
-                                     require_folder)
-from xfas.data.datasets.manifest import read_manifest, select_split
-from xfas.errors import XfasError
+from xfas.data.benchmark_layout import BenchmarkLayout, read_mask
+from xfas.data.datasets.balance import select_split
+from xfas.data.datasets.base import FASDataset, ItemError, Sample, resize, require_folder
 from xfas.data.geometry import Box
-
-EVIDENCE_TYPES = ("clutching_hand", "cut_hole", "ipad_border", "photo_edge")
+from xfas.errors import XfasError
 
 
 @dataclass(frozen=True)
@@ -62,14 +55,11 @@ class BenchmarkDataset(FASDataset):
         super().__init__(image_size, transform)
         self.root = Path(root)
         self.split = split
-        images = require_folder(self.root / "images", "the benchmark layout's images/")
-        self.masks_dir = self.root / "masks"
-        extra = sorted(p.name for p in self.masks_dir.iterdir() if p.is_dir()) \
-            if self.masks_dir.is_dir() else []
-        self.evidence_types: tuple[str, ...] = EVIDENCE_TYPES + tuple(
-            e for e in extra if e not in EVIDENCE_TYPES)
-        files = self._image_files(images)
-        manifest_path = self.root / "manifest.json"
+        self.layout = BenchmarkLayout(self.root)
+        images = require_folder(self.layout.images_dir, "the benchmark layout's images/")
+        self.evidence_types = self.layout.evidence_types()
+        files = self.layout.image_files()
+        manifest_path = self.layout.manifest_path
         samples = (self._from_manifest(files, manifest_path) if manifest_path.is_file()
                    else self._from_masks(files))
         if not samples:
@@ -80,25 +70,14 @@ class BenchmarkDataset(FASDataset):
         self._index = {s.name: i for i, s in enumerate(self._samples)}
 
     # --- indexing ----------------------------------------------------------------------
-    @staticmethod
-    def _image_files(images: Path) -> dict[str, Path]:
-        files: dict[str, Path] = {}
-        for path in sorted(images.iterdir()):
-            if not path.is_file() or path.suffix.lower() not in IMAGE_EXTENSIONS:
-                continue
-            if path.stem in files:
-                raise XfasError(f"{path}: another image has the same name, {files[path.stem]}")
-            files[path.stem] = path
-        return files
-
     def _from_manifest(self, files: dict[str, Path], manifest_path: Path) -> list[_Indexed]:
-        manifest = read_manifest(manifest_path)
+        manifest = self.layout.read_manifest()
         for name in sorted(files.keys() - manifest.keys()):
             self._note("not_in_manifest", files[name], f"no entry in {manifest_path}")
         indexed = []
         for name, entry in sorted(manifest.items()):
             if name not in files:
-                self._note("missing_image", self.root / "images" / name,
+                self._note("missing_image", self.layout.images_dir / name,
                            f"named in {manifest_path} but no image file has this name")
                 continue
             unknown = set(entry.evidence) - set(self.evidence_types)
@@ -130,7 +109,7 @@ class BenchmarkDataset(FASDataset):
         ones must have a file and ``size`` (H, W), when given, must match."""
         masks = {}
         for evidence in self.evidence_types:
-            path = self.masks_dir / evidence / f"{name}.png"
+            path = self.layout.mask_path(evidence, name)
             if not path.is_file():
                 if evidence in expected:
                     raise ItemError("missing_mask", path, "listed as evidence in the "
@@ -194,15 +173,3 @@ class BenchmarkDataset(FASDataset):
 class _Indexed:
     sample: BenchmarkSample
     split: str | None
-
-
-def read_mask(path: Path) -> np.ndarray:
-    """A mask file as bool (H, W): non-zero pixels are evidence."""
-    try:
-        with Image.open(path) as image:
-            pixels = np.asarray(image)
-    except Exception as error:  # corrupt files reach many decoder paths
-        raise ItemError("unreadable_mask", path, f"cannot decode the mask ({error})") from error
-    if pixels.ndim == 3:
-        pixels = pixels[..., :3].max(axis=2)
-    return pixels != 0

@@ -19,9 +19,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from xfas.data.benchmark_layout import read_json
 from xfas.data.datasets.balance import SPLITS, balanced_split, check_split
 from xfas.data.datasets.base import CROP_SCALE, FASDataset, Sample, require_folder
-from xfas.data.datasets.manifest import read_json
 from xfas.errors import XfasError
 from xfas.data.geometry import Box, context_crop_box, whole_box
 

@@ -12,7 +12,8 @@ from typing import Callable, Sequence
 import torch
 
 from xfas.data.datasets.base import FASDataset, Sample, image_files
-from xfas.data.datasets.manifest import ManifestEntry, read_manifest, select_split
+from xfas.data.benchmark_layout import MANIFEST, BenchmarkLayout, ManifestEntry, read_manifest
+from xfas.data.datasets.balance import select_split
 from xfas.errors import XfasError
 
 CLASS_FOLDERS = {"live": 0, "spoof": 1}
@@ -45,12 +46,12 @@ class FolderDataset(FASDataset):
             raise XfasError(f"{self.root}: folder not found")
         present = [name for name in CLASS_FOLDERS if (self.root / name).is_dir()]
         if not present:
-            if (self.root / "images").is_dir():
+            if BenchmarkLayout(self.root).is_layout():
                 raise XfasError(f"{self.root}: has the benchmark layout (images/, masks/, "
                                 f"manifest.json), not live/ and spoof/: open it with "
                                 f"xfas.data.BenchmarkDataset or xfas.data.open_dataset")
             raise XfasError(f"{self.root}: no live/ or spoof/ folder of images found")
-        manifest_path = self.root / "manifest.json"
+        manifest_path = self.root / MANIFEST
         manifest = read_manifest(manifest_path) if manifest_path.is_file() else None
         samples, splits = [], []
         for folder in present:

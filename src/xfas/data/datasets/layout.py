@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from xfas.data.benchmark_layout import BenchmarkLayout
 from xfas.data.datasets.base import FASDataset
 from xfas.data.datasets.benchmark import BenchmarkDataset
 from xfas.data.datasets.casia_fasd import SPLIT_FOLDERS, CasiaFASD
@@ -26,7 +27,7 @@ def detect_layout(root: str | Path) -> str:
     root = Path(root)
     if not root.is_dir():
         raise XfasError(f"{root}: folder not found")
-    if (root / "images").is_dir():
+    if BenchmarkLayout(root).is_layout():
         return "benchmark"
     if (root / "Data").is_dir() and (root / "metas").is_dir():
         return "celeba-spoof"

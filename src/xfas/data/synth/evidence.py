@@ -25,7 +25,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-EVIDENCE_TYPES = ("clutching_hand", "cut_hole", "ipad_border", "photo_edge")
+from xfas.data.benchmark_layout import EVIDENCE_TYPES
+
 # When two claims meet at a pixel, the frontmost object wins: hands, then holes, bezel, edge.
 PRIORITY = ("clutching_hand", "cut_hole", "ipad_border", "photo_edge")
 

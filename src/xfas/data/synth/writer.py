@@ -13,43 +13,16 @@ byte-identical files.
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 from typing import Mapping
 
-import cv2
-import numpy as np
-
-from xfas.data.synth.evidence import EVIDENCE_TYPES
+from xfas.data.benchmark_layout import EVIDENCE_TYPES, BenchmarkLayout
 from xfas.data.synth.generator import Faces, check_size, render_sample, resolve_faces
 from xfas.data.synth.layout import SPLITS, check_mix, split_of
 from xfas.errors import XfasError
 from xfas.progress import progress_bar
 
 MANIFEST_VERSION = 1
-
-
-def _prepare(out: Path, overwrite: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise XfasError(f"--out {out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()):
-        if not overwrite:
-            raise XfasError(f"--out {out}: folder exists and is not empty; pass --overwrite to "
-                            "replace the data set in it")
-        for old in (out / "images", out / "masks"):
-            if old.is_dir():
-                shutil.rmtree(old)
-        (out / "manifest.json").unlink(missing_ok=True)
-    (out / "images").mkdir(parents=True, exist_ok=True)
-
-
-def _write_png(path: Path, pixels: np.ndarray) -> None:
-    data = pixels[..., ::-1] if pixels.ndim == 3 else pixels
-    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(data))
-    if not ok:
-        raise XfasError(f"{path}: could not encode the PNG")
-    path.write_bytes(encoded.tobytes())
 
 
 def generate_synthspoof(out: str | Path, n: int, size: int = 128, seed: int = 0,
@@ -82,22 +55,16 @@ def generate_synthspoof(out: str | Path, n: int, size: int = 128, seed: int = 0,
     weights = check_mix(mix)
     photos = resolve_faces(faces)
     out = Path(out)
-    _prepare(out, overwrite)
+    layout = BenchmarkLayout(out)
+    layout.prepare(overwrite)
     width = max(6, len(str(int(n) - 1)))
     records: dict[str, dict] = {}
-    made: set[str] = set()
     with progress_bar(progress) as bar:
         task = bar.add_task("synthspoof", total=int(n))
         for index in range(int(n)):
             sample = render_sample(index, seed, size, photos, weights)
             name = f"{index:0{width}d}"
-            _write_png(out / "images" / f"{name}.png", sample.image)
-            for evidence, mask in sample.masks.items():
-                if evidence not in made:
-                    (out / "masks" / evidence).mkdir(parents=True, exist_ok=True)
-                    made.add(evidence)
-                _write_png(out / "masks" / evidence / f"{name}.png",
-                           mask.astype(np.uint8) * 255)
+            layout.write_sample(name, sample.image, sample.masks)
             records[name] = {
                 "label": sample.label, "attack": sample.attack,
                 "evidence": list(sample.masks), "split": split_of(seed, index),
@@ -111,7 +78,5 @@ def generate_synthspoof(out: str | Path, n: int, size: int = 128, seed: int = 0,
                 "faces": None if faces is None else (str(faces) if isinstance(faces, (str, Path))
                                                      else f"{len(photos)} photos"),
                 "images": records}
-    temporary = out / "manifest.json.tmp"
-    temporary.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-    temporary.replace(out / "manifest.json")
+    layout.write_manifest(manifest)
     return out

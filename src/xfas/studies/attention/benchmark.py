@@ -48,13 +48,6 @@ SIGNIFICANCE = 0.05
 PAIRED_TEST = "Wilcoxon signed-rank test (two-sided; zero differences dropped)"
 
 
-def has_evidence_masks(data: str | Path) -> bool:
-    """Whether ``data`` is in the benchmark layout with at least one evidence mask file."""
-    masks = Path(data) / "masks"
-    return (Path(data) / "images").is_dir() and masks.is_dir() and any(
-        p.is_file() for folder in masks.iterdir() if folder.is_dir() for p in folder.iterdir())
-
-
 def benchmark_models(data: str | Path, out: str | Path, runs: Mapping[str, Path],
                      methods: Sequence[str] = BENCH_METHODS, images: int = BENCH_IMAGES,
                      method_options: Mapping[str, Mapping[str, Any]] | None = None,

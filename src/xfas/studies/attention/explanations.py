@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xfas.data.benchmark_layout import BenchmarkLayout
 from xfas.data.splits import open_splits
 from xfas.errors import XfasError
 from xfas.models.registry import RUN_CHECKPOINT
 from xfas.studies.attention.benchmark import (BENCH_IMAGES, BENCH_METHODS, STUDY_METHOD_OPTIONS,
-                                              STUDY_STEPS, benchmark_models, has_evidence_masks,
+                                              STUDY_STEPS, benchmark_models,
                                               write_attention_benchmark)
 from xfas.studies.attention.figures import attention_figures
 from xfas.studies.attention.report import render_study_report
@@ -64,7 +65,7 @@ def explain_attention_study(data: str | Path, out: str | Path, seed: int,
     if bench_images == 0:
         result.notes.append("--bench-images 0: no attention benchmark and no figures.")
     else:
-        masks = has_evidence_masks(data)
+        masks = BenchmarkLayout(data).has_evidence_masks()
         if masks:
             runs_done = benchmark_models(data, out, runs, methods, bench_images, options, steps,
                                          progress)
