@@ -21,7 +21,7 @@ def test_demo_writes_data_model_concepts_benchmark_and_report(tmp_path, capsys) 
     assert (out / "cnn-cbam" / "best.safetensors").exists()
     metrics = json.loads((out / "cnn-cbam" / "test_metrics.json").read_text())
     assert 0.0 <= metrics["accuracy"] <= 1.0
-    assert (out / "concepts.safetensors").exists() and (out / "concepts.png").exists()
+    assert (out / "concepts.safetensors").exists() and (out / "concepts_concepts.png").exists()
     results = json.loads((out / "benchmark" / "results.json").read_text())
     assert {"gradcam", "rise", "lime", "shap", "sped", "sped-matched"} <= set(results["table"])
     report = out / "benchmark" / "report.html"

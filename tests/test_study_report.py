@@ -23,7 +23,8 @@ from xfas.cli import main
 from xfas.data.splits import open_splits
 from xfas.data.synth.writer import generate_synthspoof
 from xfas.studies.attention import STUDY_MODELS, explain_attention_study, run_attention_study
-from xfas.studies.attention.figures import CELL_INCHES, FIGURE_DPI, TITLE_INCHES
+from xfas.plots.grid import TITLE_INCHES
+from xfas.studies.attention.figures import CELL_INCHES, FIGURE_DPI
 
 pytestmark = pytest.mark.slow
 

@@ -13,13 +13,11 @@ from scipy import ndimage
 
 from xfas.cli.app import main
 from xfas.data.synth import (EVIDENCE_TYPES, build_composition, edge_radius,
-                             generate_synthspoof, load_face_photos, render_sample,
-                             save_sample_grid, split_of)
+                             generate_synthspoof, load_face_photos, render_sample, split_of)
 from xfas.data.synth.faces import draw_person, sample_face
-from xfas.data.synth.grid import COLOURS
-from xfas.explain_images import heat_map_panel, heat_panel
 from xfas.models import build_model, save_model
-from xfas.viz import overlay
+from xfas.plots import EVIDENCE_COLOURS, evidence_overlay, overlay, save_sample_grid
+from xfas.workflows.sample_grids import heat_map_panel
 from xfas.errors import XfasError
 from xfas.explain import create_explainer
 
@@ -399,8 +397,8 @@ def test_heat_panel_outlines_each_mask_in_its_colour() -> None:
     image = np.full((32, 32, 3), 128, np.uint8)
     mask = np.zeros((32, 32), bool)
     mask[8:20, 10:24] = True
-    panel = heat_panel(image, {"photo_edge": mask}, np.zeros((32, 32)))
-    colour = np.array(COLOURS["photo_edge"])
+    panel = evidence_overlay(image, {"photo_edge": mask}, np.zeros((32, 32)))
+    colour = np.array(EVIDENCE_COLOURS["photo_edge"])
     outline = np.all(panel == colour, axis=2)
     # the outline is exactly the mask's boundary: mask pixels with a 4-neighbour outside it
     boundary = mask & ~ndimage.binary_erosion(mask, border_value=0)

@@ -14,8 +14,6 @@ Stored under RUN/figures/::
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import math
 from pathlib import Path
@@ -25,12 +23,14 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from xfas.data.geometry import resize_image
+from xfas.data.image_io import write_png
 from xfas.errors import XfasError
+from xfas.plots import figure_png, image_grid, outlined_overlay
 
 FIGURES = "figures"
 GRID_FILE = "grid.json"
 CONCEPTS_FIGURE = "concepts.png"  # SPED's concept crops, drawn from the bank during the run
-OUTLINE = (0, 255, 0)  # evidence contours on the overlays, RGB
 
 
 # --- thumbnails stored during the run ------------------------------------------------------
@@ -41,30 +41,16 @@ def thumbnail_size(height: int, width: int, side: int) -> tuple[int, int]:
     return max(1, int(round(height * scale))), max(1, int(round(width * scale)))
 
 
-def _resize(array: np.ndarray, size: tuple[int, int], nearest: bool = False) -> np.ndarray:
-    if array.shape[:2] == size:
-        return array
-    mode = cv2.INTER_NEAREST if nearest else cv2.INTER_AREA
-    return cv2.resize(array, (size[1], size[0]), interpolation=mode)
-
-
 def map_thumbnail(saliency: np.ndarray, side: int) -> np.ndarray:
     """A map in [0, 1] (H, W) as uint8 at the thumbnail size."""
-    small = _resize(np.asarray(saliency, dtype=np.float32),
-                    thumbnail_size(*saliency.shape[:2], side))
+    small = resize_image(np.asarray(saliency, dtype=np.float32),
+                         thumbnail_size(*saliency.shape[:2], side))
     return np.clip(np.rint(small * 255.0), 0, 255).astype(np.uint8)
 
 
 def _safe(text: str) -> str:
     """A file-name part: path separators replaced."""
     return text.replace("/", "_").replace("\\", "_")
-
-
-def _write_png(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    Image.fromarray(np.ascontiguousarray(array)).save(partial, format="PNG")
-    partial.replace(path)
 
 
 def write_grid_inputs(run_dir: Path, entries: Sequence[tuple[str, np.ndarray,
@@ -75,10 +61,10 @@ def write_grid_inputs(run_dir: Path, entries: Sequence[tuple[str, np.ndarray,
     listing = []
     for name, image, masks in entries:
         size = thumbnail_size(*image.shape[:2], side)
-        _write_png(root / "images" / f"{_safe(name)}.png", _resize(image, size))
+        write_png(root / "images" / f"{_safe(name)}.png", resize_image(image, size))
         for evidence, mask in masks.items():
-            small = _resize(np.asarray(mask, dtype=np.uint8) * 255, size, nearest=True)
-            _write_png(root / "masks" / f"{_safe(name)}__{evidence}.png", small)
+            small = resize_image(np.asarray(mask, dtype=np.uint8) * 255, size, cv2.INTER_NEAREST)
+            write_png(root / "masks" / f"{_safe(name)}__{evidence}.png", small)
         listing.append({"name": name, "evidence": list(masks)})
     root.mkdir(parents=True, exist_ok=True)
     (root / GRID_FILE).write_text(json.dumps({"images": listing, "side": side}, indent=1),
@@ -87,8 +73,8 @@ def write_grid_inputs(run_dir: Path, entries: Sequence[tuple[str, np.ndarray,
 
 def write_map(run_dir: Path, image: str, method: str, thumbnail: np.ndarray) -> None:
     """Store one method's grid map (uint8)."""
-    _write_png(Path(run_dir) / FIGURES / "maps" / f"{_safe(image)}__{_safe(method)}.png",
-               thumbnail)
+    write_png(Path(run_dir) / FIGURES / "maps" / f"{_safe(image)}__{_safe(method)}.png",
+              thumbnail)
 
 
 def _read_png(path: Path) -> np.ndarray | None:
@@ -99,29 +85,6 @@ def _read_png(path: Path) -> np.ndarray | None:
 
 
 # --- charts for the report -----------------------------------------------------------------
-
-def png_bytes(figure: Any) -> bytes:
-    """A matplotlib Figure as PNG bytes (no software tag, so nothing in it points outside)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(figure)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", bbox_inches="tight", dpi=100,
-                   metadata={"Software": None})
-    return buffer.getvalue()
-
-
-def array_png(image: np.ndarray) -> bytes:
-    """An RGB or grey uint8 array as PNG bytes."""
-    buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(image)).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def data_uri(png: bytes) -> str:
-    """PNG bytes as a ``data:`` URI, so the report is one self-contained file."""
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-
 
 def bar_chart(table: Mapping[str, Mapping[str, Mapping[str, Any]]], methods: Sequence[str],
               evidence_types: Sequence[str], metric: str, title: str) -> bytes:
@@ -157,24 +120,12 @@ def bar_chart(table: Mapping[str, Mapping[str, Mapping[str, Any]]], methods: Seq
         axis.set_axis_off()
     figure.suptitle(title, fontsize=10)
     figure.tight_layout()
-    return png_bytes(figure)
-
-
-def outlined_overlay(image: np.ndarray, saliency: np.ndarray | None,
-                     masks: Sequence[np.ndarray]) -> np.ndarray:
-    """The image with the map overlaid (if any) and each mask's contour drawn on top."""
-    from xfas.viz import outline_masks, overlay
-
-    canvas = image.copy() if saliency is None else overlay(image, saliency.astype(np.float64)
-                                                           / 255.0)
-    return outline_masks(canvas, [(mask, OUTLINE) for mask in masks])
+    return figure_png(figure)
 
 
 def method_grid(run_dir: Path, methods: Sequence[str]) -> bytes | None:
     """The stored grid images x methods (input with the evidence outlined, then one overlay
     per method), or None when the run stored no grid."""
-    from matplotlib.figure import Figure
-
     root = Path(run_dir) / FIGURES
     listing_path = root / GRID_FILE
     if not listing_path.is_file():
@@ -192,20 +143,11 @@ def method_grid(run_dir: Path, methods: Sequence[str]) -> bytes | None:
                              for e in entry["evidence"]) if m is not None]
         cells = [outlined_overlay(image, None, masks)]
         cells += [None if (m := _read_png(root / "maps" / f"{name}__{_safe(method)}.png"))
-                  is None else outlined_overlay(image, m, masks) for method in methods]
-        rows.append((entry["name"], ", ".join(entry["evidence"]), cells))
+                  is None else outlined_overlay(image, m / 255.0, masks) for method in methods]
+        rows.append((f"{entry['name']}\n{', '.join(entry['evidence'])}", cells))
     if not rows:
         return None
-    figure = Figure(figsize=(1.5 * (len(methods) + 1), 1.6 * len(rows)))
-    axes = figure.subplots(len(rows), len(methods) + 1, squeeze=False)
-    for row, (name, evidence, cells) in enumerate(rows):
-        for column, cell in enumerate(cells):
-            axis = axes[row, column]
-            axis.set_axis_off()
-            if cell is not None:
-                axis.imshow(cell)
-            if row == 0 and column > 0:
-                axis.set_title(methods[column - 1], fontsize=7)
-        axes[row, 0].set_title(f"{name}\n{evidence}", fontsize=6)
-    figure.tight_layout()
-    return png_bytes(figure)
+    figure = image_grid([cells for _, cells in rows], column_titles=[None, *methods],
+                        row_titles=[title for title, _ in rows], cell=(1.5, 1.6), font_size=7,
+                        layout="tight")
+    return figure_png(figure)

@@ -16,9 +16,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from xfas.errors import XfasError
+from xfas.explain.regions import gaussian_blur
 from xfas.progress import tracked
 
 ScoreFn = Callable[[torch.Tensor], torch.Tensor]
@@ -158,26 +158,11 @@ def pointing_game(mask: Any, map: Any, seed: int = 0) -> float:  # noqa: A002
 
 # --- faithfulness (RISE, Petsiuk et al. 2018) ----------------------------------------------------
 
-def _gaussian_blur(images: torch.Tensor) -> torch.Tensor:
-    """RISE's blurred image: a separable 11 x 11 Gaussian, sigma 5, edges replicated."""
-    radius = BLUR_KERNEL // 2
-    offsets = torch.arange(-radius, radius + 1, dtype=images.dtype, device=images.device)
-    kernel = torch.exp(-0.5 * (offsets / BLUR_SIGMA) ** 2)
-    kernel = kernel / kernel.sum()
-    n, c, h, w = images.shape
-    flat = images.reshape(n * c, 1, h, w)
-    flat = F.conv2d(F.pad(flat, (radius, radius, 0, 0), mode="replicate"),
-                    kernel.view(1, 1, 1, -1))
-    flat = F.conv2d(F.pad(flat, (0, 0, radius, radius), mode="replicate"),
-                    kernel.view(1, 1, -1, 1))
-    return flat.reshape(n, c, h, w)
-
-
 def _baselines(images: torch.Tensor, baseline: Baseline) -> torch.Tensor:
     """The (N, C, H, W) images that removed pixels are replaced by / insertion starts from."""
     if isinstance(baseline, str):
         if baseline == "blur":
-            return _gaussian_blur(images)
+            return gaussian_blur(images, BLUR_SIGMA, radius=BLUR_KERNEL // 2)
         if baseline == "zero":
             return torch.zeros_like(images)
         if baseline == "mean":

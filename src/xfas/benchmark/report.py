@@ -18,10 +18,11 @@ import json
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from xfas.benchmark.figures import CONCEPTS_FIGURE, FIGURES, bar_chart, data_uri, method_grid
+from xfas.benchmark.figures import CONCEPTS_FIGURE, FIGURES, bar_chart, method_grid
 from xfas.benchmark.store import DB_NAME, RunStore
-from xfas.benchmark.tables import differences, evidence_counts, summarize, table_rows
+from xfas.benchmark.tables import differences, evidence_counts, format_value, summarize, table_rows
 from xfas.errors import XfasError
+from xfas.plots import data_uri
 
 REPORT = "report.html"
 MAX_FILES_LISTED = 50
@@ -47,10 +48,6 @@ def _load(run: Path) -> tuple[dict[str, Any], RunStore]:
         raise XfasError(f"{run}: run folder not found")
     store = RunStore(run / DB_NAME, create=False)
     return summarize(store), store
-
-
-def _fmt(value: float | None, digits: int = 3) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
 
 
 def html_table(headers: Sequence[str], rows: Sequence[Sequence[str]],
@@ -88,7 +85,7 @@ def table_one(results: Mapping[str, Any]) -> str:
         values = [row[c] for row in rows if row[c] is not None]
         best.append(None if not values else (min(values) if column == "deletion AUC"
                                               else max(values)))
-    cells = [[method] + [_fmt(v) for v in row] for method, row in zip(results["methods"], rows)]
+    cells = [[method] + [format_value(v) for v in row] for method, row in zip(results["methods"], rows)]
     classes = [[""] + ["best" if v is not None and v == best[c] else ""
                        for c, v in enumerate(row)] for row in rows]
     headers = ["method"] + [c.replace("deletion AUC", "deletion AUC ↓")
@@ -105,8 +102,8 @@ def table_one(results: Mapping[str, Any]) -> str:
 
 def _pointing(results: Mapping[str, Any]) -> str:
     evidence_types = results["evidence_types"]
-    rows = [[m] + [_fmt(results["pointing_game"][m][e]["rate"]) for e in evidence_types]
-            + [_fmt(results["mean"][m]["pointing_game"])] for m in results["methods"]]
+    rows = [[m] + [format_value(results["pointing_game"][m][e]["rate"]) for e in evidence_types]
+            + [format_value(results["mean"][m]["pointing_game"])] for m in results["methods"]]
     return html_table(["method", *evidence_types, "mean"], rows)
 
 
@@ -133,7 +130,7 @@ def _sped(run: Path, results: Mapping[str, Any], calibration: Mapping[str, Any] 
     parts = []
     assignment = results.get("sped_assignment") or {}
     if assignment:
-        rows = [[e, str(a["concept"]), a["name"], _fmt(a["calibration_iou"]), str(a["n"])]
+        rows = [[e, str(a["concept"]), a["name"], format_value(a["calibration_iou"]), str(a["n"])]
                 for e, a in assignment.items()]
         parts.append("<p>Each evidence type is scored (<code>sped-matched</code>) with the "
                      "concept whose maps overlapped its masks best on the calibration images, "
@@ -142,7 +139,7 @@ def _sped(run: Path, results: Mapping[str, Any], calibration: Mapping[str, Any] 
     if calibration:
         names = calibration.get("names", [])
         matrix = calibration.get("mean_iou", {})
-        rows = [[e] + [_fmt(v) for v in values] for e, values in matrix.items()]
+        rows = [[e] + [format_value(v) for v in values] for e, values in matrix.items()]
         parts.append(f"<p class=\"note\">Mean calibration IoU of every concept "
                      f"({len(calibration.get('images', []))} calibration images):</p>")
         parts.append(html_table(["evidence", *names], rows))
@@ -226,7 +223,7 @@ def render_comparison(run_a: str | Path, run_b: str | Path,
                 a = results_a["table"][method][evidence][metric]
                 b = results_b["table"][method][evidence][metric]
                 d = cells[evidence][metric]
-                row += [_fmt(a), _fmt(b), "–" if d is None else f"{d:+.3f}"]
+                row += [format_value(a), format_value(b), "–" if d is None else f"{d:+.3f}"]
                 css += ["", "", "" if not d else ("up" if d > 0 else "down")]
         rows.append(row)
         classes.append(css)

@@ -100,8 +100,12 @@ def _nan(value: float | None) -> float:
     return math.nan if value is None else value
 
 
-def _fmt(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"
+def format_value(value: float | None, digits: int = 3, missing: str = "–") -> str:
+    """A number for a table cell with ``digits`` decimals; ``missing`` for None or NaN (a
+    score the run had nothing to measure for)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return missing
+    return f"{value:.{digits}f}"
 
 
 def table_rows(results: Mapping[str, Any]) -> tuple[list[str], list[list[float | None]]]:
@@ -140,14 +144,14 @@ def markdown_table(results: Mapping[str, Any]) -> str:
     lines = ["| method | " + " | ".join(heads) + " |",
              "|---|" + "---:|" * len(columns)]
     for method, row in zip(results["methods"], rows):
-        lines.append(f"| {method} | " + " | ".join(_fmt(v) for v in row) + " |")
+        lines.append(f"| {method} | " + " | ".join(format_value(v) for v in row) + " |")
     counts = [f"{e} {n}" for e, n in evidence_counts(results).items()]
     notes = [f"Top {results['config'].get('fraction', 0.3):.0%} of pixels; images per "
              f"evidence type: {', '.join(counts) or 'none'}."]
     assignment = results.get("sped_assignment") or {}
     if assignment:
         notes.append("SPED assignment (calibration, never scored): " + "; ".join(
-            f"{e} → {a['name']} (IoU {_fmt(a['calibration_iou'])}, n {a['n']})"
+            f"{e} → {a['name']} (IoU {format_value(a['calibration_iou'])}, n {a['n']})"
             for e, a in assignment.items()))
     if results.get("problems"):
         notes.append("Problems: " + ", ".join(f"{r} {n}" for r, n in results["problems"].items())

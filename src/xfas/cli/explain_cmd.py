@@ -1,5 +1,5 @@
 """``xfas explain``: saliency maps of a model's decision on image files, as PNG figures and a
-``maps.npz`` (the steps live in ``xfas.explain_images``)."""
+``maps.npz`` (the steps live in ``xfas.workflows.explain_files``)."""
 
 from __future__ import annotations
 
@@ -75,17 +75,21 @@ def explain_command(
     input), grid.png (images x methods) and maps.npz (one float32 map per IMAGE__METHOD, in
     [0, 1], at the image's size).
     """
-    from xfas.explain_images import explain_inputs, prepare_inputs, write_outputs
     from xfas.models import load_model
+    from xfas.workflows.explain_files import (explain_concepts, explain_inputs, prepare_inputs,
+                                              write_outputs)
 
     names = parse_methods(methods)
     target_value = parse_target(target)
     fas_model = load_model(model, assets=assets)
     inputs = prepare_inputs(images, fas_model, assets)
-    results = explain_inputs(fas_model, inputs, names, target_value, layer, seed, batch_size,
-                             progress, samples)
+    results = explain_inputs(fas_model, inputs, names, target=target_value, layer=layer,
+                             seed=seed, batch_size=batch_size, progress=progress,
+                             samples=samples)
     for path in write_outputs(out, fas_model, inputs, results):
         typer.echo(str(path))
     if concepts is not None:
-        from xfas.cli.sped_cmd import explain_concepts
-        explain_concepts(out, fas_model, inputs, concepts, batch_size, progress)
+        for item, (figure, sentence) in zip(inputs, explain_concepts(
+                out, fas_model, inputs, concepts, batch_size=batch_size, progress=progress)):
+            typer.echo(f"{item.name}: {sentence}")
+            typer.echo(str(figure))

@@ -8,17 +8,14 @@ from pathlib import Path
 import typer
 
 from xfas.cli.app import app
-from xfas.errors import XfasError
-
-FUSED = "minifasnet"
-SINGLE = {"minifasnet-v2": "v2", "minifasnet-v1se": "v1se"}
+from xfas.cli.options import AssetsOption
 
 
 @app.command("predict")
 def predict_command(
     images: list[Path] = typer.Argument(..., help="Image files (JPEG, PNG, ...), one or more."),
     model: str = typer.Option(
-        FUSED, "--model", "-m",
+        "minifasnet", "--model", "-m",
         help="'minifasnet' (MiniFASNetV2 + V1SE fused, as Silent-Face), 'minifasnet-v2', "
              "'minifasnet-v1se', or a checkpoint / run folder from `xfas train`."),
     weights: Path | None = typer.Option(
@@ -28,8 +25,7 @@ def predict_command(
         None, "--detector",
         help="RetinaFace .caffemodel (deploy.prototxt beside it). Default: from --assets, "
              "else OpenCV's Haar cascade."),
-    assets: Path | None = typer.Option(
-        None, "--assets", help="Folder with models/, detector/, images/ (default: $XFAS_ASSETS)."),
+    assets: AssetsOption = None,
     as_json: bool = typer.Option(False, "--json", help="One JSON object per image (JSON Lines)."),
 ) -> None:
     """Say whether the face in each image is a spoof (attack) or live.
@@ -41,9 +37,9 @@ def predict_command(
     An unreadable image or one without a face stops with a one-line error (exit status 2).
     """
     from xfas.data.image_io import load_image
-    from xfas.models.fused import FusedPredictor
+    from xfas.models.fused import load_predictor
 
-    predictor = FusedPredictor(_models(model, weights, assets), _detector(detector, assets))
+    predictor = load_predictor(model, weights=weights, detector=detector, assets=assets)
     for path in images:
         result = predictor.predict(load_image(path), name=str(path))
         if as_json:
@@ -51,28 +47,3 @@ def predict_command(
         else:
             line = f"{result.label} {result.spoof_probability:.4f}"
             typer.echo(line if len(images) == 1 else f"{line} {path}")
-
-
-def _models(spec: str, weights: Path | None, assets: Path | None) -> list:
-    """The models named by --model (and --weights)."""
-    from xfas.models.minifasnet import load_minifasnet
-
-    if spec == FUSED:
-        if weights is not None:
-            raise XfasError("--weights: names one model; use it with --model minifasnet-v2 or "
-                            "minifasnet-v1se, not the fused 'minifasnet'")
-        return [load_minifasnet(v, assets=assets) for v in SINGLE.values()]
-    if spec in SINGLE:
-        return [load_minifasnet(SINGLE[spec], weights=weights, assets=assets)]
-    if weights is not None:
-        raise XfasError(f"--weights: only for minifasnet-v2 / minifasnet-v1se; {spec!r} is "
-                        f"loaded as a checkpoint itself")
-    from xfas.models import load_model
-    return [load_model(spec, assets=assets)]
-
-
-def _detector(caffemodel: Path | None, assets: Path | None):
-    """RetinaFace from --detector or the assets, else the Haar cascade."""
-    from xfas.data.face import FaceDetector
-
-    return FaceDetector.from_assets(assets, caffemodel=caffemodel)

@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -24,107 +23,6 @@ DATA_HELP = ("Dataset folder: the benchmark layout of `xfas synth`, live/ and sp
              "CelebA-Spoof or CASIA-FASD.")
 MODEL_HELP = ("'minifasnet-v2', 'minifasnet-v1se', or a checkpoint / run folder from "
               "`xfas train`.")
-
-
-def grid_path(bank: Path) -> Path:
-    """Where ``discover`` and ``concepts show`` write the Fig. 4 grid of ``bank``."""
-    return bank.with_name(f"{bank.stem}_concepts.png")
-
-
-def _native(model) -> bool:
-    """True when the dataset's own float images are the model's inputs (whole-image RGB models
-    in [0, 1], such as the seed CNNs), so they are read exactly as in training."""
-    return (model.crop_scale is None and model.channel_order == "RGB"
-            and abs(model.pixel_scale - 1 / 255) < 1e-12)
-
-
-def load_inputs(data: Path, split: str | None, model, spoof_only: bool, attack: str | None,
-                limit: int | None, seed: int, masks: bool, assets: Path | None,
-                progress: bool = True) -> tuple[torch.Tensor, dict[str, torch.Tensor] | None]:
-    """The model inputs (N, 3, S, S) of the chosen images of ``data`` and, with ``masks``,
-    their evidence masks {evidence: bool (N, S, S)} on the same inputs.
-
-    Seed CNNs read the dataset's own images (as in training); other models (MiniFASNet) get
-    ``model.preprocess`` of the original image, around the face found by the detector (the
-    whole image when no face is found, with a warning)."""
-    from xfas.data import open_dataset
-    from xfas.data.datasets.base import resize
-    from xfas.progress import progress_bar
-
-    native = _native(model)
-    dataset = open_dataset(data, split=split, image_size=model.input_size if native else None)
-    chosen = np.arange(len(dataset))
-    if spoof_only:
-        chosen = chosen[dataset.labels[chosen] == 1]
-    if attack is not None:
-        attacks = np.array(dataset.attacks, dtype=object)
-        found = sorted({a for a, label in zip(attacks, dataset.labels) if label == 1})
-        if attack not in found:
-            raise XfasError(f"--attack {attack!r}: no such spoof images in {data} (split "
-                            f"{split}); attacks there: {', '.join(found) or 'none'}")
-        chosen = chosen[attacks[chosen] == attack]
-    if chosen.size == 0:
-        raise XfasError(f"--data {data}: no {'spoof ' if spoof_only else ''}images in split "
-                        f"{split!r}")
-    if limit is not None and chosen.size > limit:
-        chosen = np.sort(np.random.default_rng(seed).choice(chosen, size=limit, replace=False))
-    if masks and not hasattr(dataset, "load_masks"):
-        raise XfasError(f"--data {data}: has no evidence masks (the benchmark layout of "
-                        "`xfas synth` has them)")
-    detector = None
-    if not native and model.crop_scale is not None:
-        from xfas.data.face import FaceDetector
-        detector = FaceDetector.from_assets(assets)
-    tensors: list[torch.Tensor] = []
-    evidence: dict[str, list[torch.Tensor]] = {}
-    missed = 0
-    with progress_bar(progress) as bar:
-        task = bar.add_task("reading images", total=int(chosen.size))
-        for index in chosen.tolist():
-            if native:
-                item = dataset[index]
-                tensors.append(item["image"])
-                for name, mask in (item.get("masks") or {}).items() if masks else ():
-                    evidence.setdefault(name, []).append(mask)
-            else:
-                rgb = dataset.original(index)
-                box = detector.detect(rgb) if detector is not None else None
-                missed += detector is not None and box is None
-                tensor, geometry = model.preprocess(rgb, box)
-                tensors.append(tensor)
-                if masks:
-                    x0, y0, x1, y1 = geometry.box
-                    full = dataset.load_masks(dataset.names[index])
-                    for name in dataset.evidence_types:
-                        mask = full.get(name)
-                        side = model.input_size
-                        cut = (np.zeros((side, side), bool) if mask is None else
-                               resize(mask.numpy()[y0:y1, x0:x1].astype(np.uint8), side,
-                                      nearest=True) > 0)
-                        evidence.setdefault(name, []).append(torch.from_numpy(cut))
-            bar.advance(task)
-    if missed:
-        typer.echo(f"warning: {data}: no face found in {missed} of {chosen.size} images; the "
-                   "whole image was used for them", err=True)
-    stacked = {name: torch.stack(parts) for name, parts in evidence.items()} if masks else None
-    return torch.stack(tensors), stacked
-
-
-def explain_concepts(out: Path, model, inputs: list, bank: Path, batch_size: int,
-                     progress: bool) -> list[Path]:
-    """``xfas explain --concepts BANK``: Fig. 6 (OUT/IMAGE_sped.png) for each prepared input
-    (``xfas.explain_images.ExplainInput``) and its verdict in words on stdout."""
-    from xfas.sped import SPED, describe_explanation, explanation_figure
-
-    sped = SPED.load(bank, model, batch_size=batch_size, progress=progress)
-    explanation = sped.explain(torch.stack([item.tensor for item in inputs]))
-    written = []
-    for index, item in enumerate(inputs):
-        written.append(explanation_figure(item.image, explanation, index,
-                                          out / f"{item.name}_sped.png", item.geometry))
-        typer.echo(f"{item.name}: {describe_explanation(explanation, index)}")
-        typer.echo(str(written[-1]))
-    return written
 
 
 def concept_table(bank, title: str) -> Table:
@@ -172,23 +70,19 @@ def discover_command(
     each concept's most activating crops beside it (OUT-stem_concepts.png).
     """
     from xfas.models import load_model
-    from xfas.sped import SPED, crop_grid_figure
+    from xfas.workflows.concepts import Selection, discover_concepts, grid_path
 
     if split not in ("train", "val", "test"):
         raise XfasError(f"--split {split!r}: expected train, val or test")
-    if out.exists() and out.is_dir():
-        raise XfasError(f"--out {out}: is a folder; give a file name such as bank.safetensors")
     fas_model = load_model(model, assets=assets)
-    images, _ = load_inputs(data, split, fas_model, True, attack, limit, seed, False, assets,
-                            progress)
-    sped = SPED(fas_model, layer=layer, n_concepts=concepts, seed=seed,
-                crop_fraction=crop_fraction, crop_stride=crop_stride, n_designs=designs,
-                batch_size=batch_size, progress=progress).fit(images)
-    sped.save(out)
-    figure = crop_grid_figure(sped.bank_, grid_path(out))
+    selection = Selection(split=split, attack=attack, limit=limit, seed=seed)
+    sped = discover_concepts(fas_model, data, out, selection=selection, assets=assets,
+                             progress=progress, layer=layer, n_concepts=concepts, seed=seed,
+                             crop_fraction=crop_fraction, crop_stride=crop_stride,
+                             n_designs=designs, batch_size=batch_size)
     Console().print(concept_table(sped.bank_, f"{concepts} concepts of {fas_model.name} at "
-                                  f"{sped.layer} from {images.shape[0]} spoof images"))
-    typer.echo(f"written {out} and {figure}")
+                                  f"{sped.layer} from {sped.bank_.n_images} spoof images"))
+    typer.echo(f"written {out} and {grid_path(out)}")
 
 
 @concepts_app.command("label")
@@ -219,16 +113,18 @@ def label_command(
     among those with share >= --min-share and lift >= --min-lift.
     """
     from xfas.models import load_model
-    from xfas.sped import SPED, propose_names
+    from xfas.sped import SPED
+    from xfas.workflows.concepts import Selection, propose_names_from_masks
 
     fas_model = load_model(model, assets=assets)
     sped = SPED.load(concepts, fas_model, progress=progress)
-    images, masks = load_inputs(data, split, fas_model, False, None, limit, seed, True, assets,
-                                progress)
-    proposal = propose_names(sped, images, masks, min_share, min_lift)
+    selection = Selection(split=split, spoof_only=False, limit=limit, seed=seed)
+    proposal, count = propose_names_from_masks(sped, data, selection, min_share=min_share,
+                                               min_lift=min_lift, assets=assets,
+                                               progress=progress)
     table = Table("index", "name", "images", *[f"{e}\nshare / lift" for e in proposal.evidence],
                   "proposed", title=f"concepts of {concepts} on {data} ({split}, "
-                                    f"{images.shape[0]} images)")
+                                    f"{count} images)")
     for k, name in enumerate(sped.names):
         cells = [_share_lift(proposal.share[k, e], proposal.lift[k, e])
                  for e in range(len(proposal.evidence))]
@@ -285,6 +181,7 @@ def show_command(
 ) -> None:
     """Print a bank's concepts by importance and draw its crop grid (Fig. 4)."""
     from xfas.sped import ConceptBank, crop_grid_figure
+    from xfas.workflows.concepts import grid_path
 
     loaded = ConceptBank.load(bank)
     Console().print(concept_table(loaded, f"{loaded.n_concepts} concepts of "

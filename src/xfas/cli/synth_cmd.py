@@ -67,10 +67,9 @@ def synth_grid_command(
 ) -> None:
     """Draw the first samples of each attack type of a SynthSpoof seed next to their evidence
     masks, or next to a model's heat maps to see whether it looks at the evidence."""
-    from xfas.data.synth import save_sample_grid
-    from xfas.data.synth.grid import mask_panel
-    from xfas.explain_images import heat_map_panel
     from xfas.models import load_model
+    from xfas.plots import mask_panel, save_sample_grid
+    from xfas.workflows.sample_grids import heat_map_panel
 
     panel = mask_panel if model is None else heat_map_panel(load_model(model), method)
     save_sample_grid(out, seed=seed, size=size, per_attack=per_attack, panel=panel)

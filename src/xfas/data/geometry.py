@@ -65,14 +65,23 @@ def context_crop_box(face_box: Sequence[float], image_size: tuple[int, int], sca
     return int(left), int(top), int(right) + 1, int(bottom) + 1
 
 
-def resize_square(image: np.ndarray, size: int, interpolation: int | None = None) -> np.ndarray:
-    """``image`` resized to ``size`` x ``size``: by default area averaging when shrinking
-    (bilinear sampling skips pixels and aliases fine texture, a cue FAS models read) and
-    bilinear when enlarging; ``interpolation`` (a cv2 flag) forces one filter."""
+def resize_image(image: np.ndarray, size: tuple[int, int], interpolation: int | None = None
+                 ) -> np.ndarray:
+    """``image`` resized to ``size`` (H, W): by default area averaging when shrinking both
+    sides (bilinear sampling skips pixels and aliases fine texture, a cue FAS models read) and
+    bilinear otherwise; ``interpolation`` (a cv2 flag, e.g. ``cv2.INTER_NEAREST`` for masks)
+    forces one filter."""
+    height, width = size
     if interpolation is None:
-        shrinking = size < min(image.shape[:2])
+        shrinking = height < image.shape[0] and width < image.shape[1]
         interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-    return cv2.resize(image, (size, size), interpolation=interpolation)
+    return cv2.resize(image, (width, height), interpolation=interpolation)
+
+
+def resize_square(image: np.ndarray, size: int, interpolation: int | None = None) -> np.ndarray:
+    """``image`` resized to ``size`` x ``size`` as ``resize_image`` does: the resize every FAS
+    input of a model xfas trains is made with."""
+    return resize_image(image, (size, size), interpolation)
 
 
 def whole_box(image: np.ndarray) -> Box:

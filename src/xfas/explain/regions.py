@@ -108,9 +108,11 @@ def region_means(image: torch.Tensor, segments: torch.Tensor) -> torch.Tensor:
     return (sums / sizes)[:, flat].reshape(image.shape)
 
 
-def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur of (N, C, H, W) with replicated borders."""
-    radius = max(1, math.ceil(3 * sigma))
+def gaussian_blur(images: torch.Tensor, sigma: float, radius: int | None = None
+                  ) -> torch.Tensor:
+    """Separable Gaussian blur of (N, C, H, W) with replicated borders; the kernel reaches
+    ``radius`` pixels each way (default: 3 sigma)."""
+    radius = max(1, math.ceil(3 * sigma)) if radius is None else radius
     offsets = torch.arange(-radius, radius + 1, device=images.device, dtype=images.dtype)
     kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
     kernel = kernel / kernel.sum()

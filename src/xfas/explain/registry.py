@@ -1,9 +1,17 @@
 """The names of the explainers and how to make them; ``explain_many`` runs several at once,
-sharing one forward/backward pass among the gradient CAMs of the same layer."""
+sharing one forward/backward pass among the gradient CAMs of the same layer.
+
+The registry is open: other packages add methods with ``register`` when they are imported, or
+declare them as entry points of the group ``xfas.explainers`` (name = explainer name, value =
+its factory), which are loaded the first time the names are asked for. xfas's own SPED
+explainer comes in that way, so this package knows nothing of SPED."""
 
 from __future__ import annotations
 
+import functools
 import inspect
+import warnings
+from importlib.metadata import entry_points
 from typing import Callable, Sequence
 
 import torch
@@ -20,25 +28,42 @@ from xfas.explain.randomcam import RandomCAM
 from xfas.explain.rise import RISE
 from xfas.explain.scorecam import ScoreCAM
 from xfas.explain.shap import KernelSHAP
-from xfas.explain.sped import SPEDExplainer
 
 Factory = Callable[..., Explainer]  # factory(model, layer=..., seed=..., batch_size=..., **options)
+ENTRY_POINTS = "xfas.explainers"
 
 _REGISTRY: dict[str, Factory] = {}
 
 
 def register(name: str, factory: Factory, overwrite: bool = False) -> None:
     """Make ``create_explainer(name, ...)`` call ``factory(model, layer=, seed=, batch_size=,
-    **options)``; registering a taken name needs ``overwrite=True``."""
+    **options)``. Registering the same factory again does nothing; giving a taken name
+    another factory needs ``overwrite=True``."""
     if not name or not isinstance(name, str):
         raise XfasError(f"explainer name {name!r}: expected a non-empty string")
-    if name in _REGISTRY and not overwrite:
+    if _REGISTRY.get(name, factory) is not factory and not overwrite:
         raise XfasError(f"explainer {name!r}: already registered")
     _REGISTRY[name] = factory
 
 
+@functools.cache
+def _load_plugins() -> None:
+    """Register the ``xfas.explainers`` entry points (once); one that fails to load is
+    reported as a warning naming it, and the other methods stay usable."""
+    for point in entry_points(group=ENTRY_POINTS):
+        try:
+            factory = point.load()
+        except Exception as error:  # a third-party plugin may fail in any way
+            warnings.warn(f"explainer {point.name!r} ({point.value}): cannot be loaded "
+                          f"({type(error).__name__}: {error})", stacklevel=3)
+            continue
+        if point.name not in _REGISTRY:
+            register(point.name, factory)
+
+
 def available_explainers() -> list[str]:
-    """The registered explainer names, in registration order."""
+    """The registered explainer names (entry points included), in registration order."""
+    _load_plugins()
     return list(_REGISTRY)
 
 
@@ -46,6 +71,7 @@ def create_explainer(name: str, model: nn.Module, layer: str | None = None, seed
                      batch_size: int = 64, **options) -> Explainer:
     """The explainer ``name`` for ``model``; options go to its constructor (e.g. ``n_masks``
     for RISE, ``progress=False``). An unknown name is an error that lists the valid ones."""
+    _load_plugins()
     if name not in _REGISTRY:
         raise XfasError(f"explainer {name!r}: unknown; valid names: "
                         f"{', '.join(available_explainers())}")
@@ -93,5 +119,5 @@ def _is_cam(name: str) -> bool:
 
 
 for _class in (GradCAM, GradCAMPlusPlus, EigenGradCAM, AblationCAM, RandomCAM, RISE, LIME,
-               KernelSHAP, EigenCAM, LayerCAM, ScoreCAM, HiResCAM, XGradCAM, SPEDExplainer):
+               KernelSHAP, EigenCAM, LayerCAM, ScoreCAM, HiResCAM, XGradCAM):
     register(_class.name, _class)

@@ -14,6 +14,10 @@ from xfas.data.face import FaceBox, FaceDetector
 from xfas.errors import XfasError
 from xfas.models.base import FASModel
 from xfas.models.minifasnet import load_minifasnet
+from xfas.models.registry import load_model
+
+FUSED = "minifasnet"  # MiniFASNetV2 + V1SE, fused as Silent-Face does
+SINGLE = {"minifasnet-v2": "v2", "minifasnet-v1se": "v1se"}
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,28 @@ class FusedPredictor:
         live = self.models[0].live_index
         label = "live" if int(np.argmax(fused)) == live else "spoof"
         return Prediction(float(1.0 - fused[live]), label, face_box, fused, per_model)
+
+
+def load_predictor(spec: str, *, weights: str | Path | None = None,
+                   detector: str | Path | None = None, assets: str | Path | None = None
+                   ) -> FusedPredictor:
+    """The predictor of ``xfas predict --model SPEC``: ``minifasnet`` (V2 and V1SE fused),
+    one MiniFASNet (``weights``: its .pth file instead of the assets'), or a checkpoint / run
+    folder of ``xfas train``; the RetinaFace ``detector`` (.caffemodel) or the assets', else
+    OpenCV's Haar cascade."""
+    if spec == FUSED:
+        if weights is not None:
+            raise XfasError("--weights: names one model; use it with --model minifasnet-v2 or "
+                            "minifasnet-v1se, not the fused 'minifasnet'")
+        models = [load_minifasnet(v, assets=assets) for v in SINGLE.values()]
+    elif spec in SINGLE:
+        models = [load_minifasnet(SINGLE[spec], weights=weights, assets=assets)]
+    elif weights is not None:
+        raise XfasError(f"--weights: only for minifasnet-v2 / minifasnet-v1se; {spec!r} is "
+                        f"loaded as a checkpoint itself")
+    else:
+        models = [load_model(spec, assets=assets)]
+    return FusedPredictor(models, FaceDetector.from_assets(assets, caffemodel=detector))
 
 
 def _unique(key: str, taken: dict) -> str:

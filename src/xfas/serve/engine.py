@@ -22,13 +22,12 @@ import torch
 from PIL import Image
 
 import xfas
-from xfas.data.face import FaceBox, FaceDetector
+from xfas.data.face import FaceBox
 from xfas.data.image_io import load_image
 from xfas.errors import XfasError
 from xfas.explain import available_explainers, create_explainer
-from xfas.models import load_model
 from xfas.models.base import FASModel
-from xfas.models.fused import FusedPredictor
+from xfas.models.fused import FusedPredictor, load_predictor
 from xfas.serve.batcher import Batcher
 from xfas.serve.config import ServiceConfig
 from xfas.serve.errors import TooLarge, Unprocessable
@@ -37,8 +36,6 @@ from xfas.serve.render import (METHOD_BOX_LEVEL, colour, display_scale, evidence
 from xfas.serve.upload import Upload
 from xfas.sped import SPED, describe_explanation, location_words
 
-FUSED = "minifasnet"
-PRETRAINED = ("minifasnet-v2", "minifasnet-v1se")
 MIN_SIDE = 16     # pixels; smaller images cannot hold a face the detector finds
 MAX_ASPECT = 16   # longest side / shortest side
 METHOD_NAMES = {"gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++", "rise": "RISE",
@@ -81,12 +78,8 @@ class Engine:
     def from_config(cls, config: ServiceConfig) -> "Engine":
         """Load the detector, the models and the concept bank named by ``config``; an
         XfasError names any file that is missing, tampered with or made for another model."""
-        if config.model == FUSED:
-            models = [load_model(name, assets=config.assets) for name in PRETRAINED]
-        else:
-            models = [load_model(config.model, assets=config.assets)]
-        predictor = FusedPredictor(models, FaceDetector.from_assets(config.assets))
-        explain_model = models[0]
+        predictor = load_predictor(config.model, assets=config.assets)
+        explain_model = predictor.models[0]
         sped = None
         if config.concepts is not None:
             sped = _load_bank(Path(config.concepts), explain_model)

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from xfas.errors import XfasError
 from xfas.data.geometry import CropGeometry, check_rgb_image
+from xfas.errors import XfasError
+from xfas.plots import figure_grid, overlay, save_figure
 from xfas.sped.attribution import ConceptExplanation
 from xfas.sped.bank import ConceptBank
 from xfas.sped.describe import describe_explanation
-from xfas.viz import figure_grid, overlay, save_figure
 
 CELL = 1.3  # inches per image cell
 

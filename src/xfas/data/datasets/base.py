@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
@@ -162,7 +161,7 @@ class FASDataset(Dataset):
     def to_tensor(self, crop: np.ndarray) -> torch.Tensor:
         """RGB uint8 crop -> float32 (3, S, S) in [0, 1], then ``transform``."""
         if self.image_size is not None:
-            crop = resize(crop, self.image_size)
+            crop = resize_square(crop, self.image_size)
         tensor = torch.from_numpy(crop.astype(np.float32)).permute(2, 0, 1) / 255.0
         return self.transform(tensor) if self.transform is not None else tensor
 
@@ -207,12 +206,6 @@ def read_rgb(path: Path) -> np.ndarray:
     except XfasError as error:
         detail = str(error).removeprefix(f"{path}: ")
         raise ItemError("unreadable_image", path, detail) from error
-
-
-def resize(image: np.ndarray, size: int, nearest: bool = False) -> np.ndarray:
-    """Resize to size x size as ``resize_square`` does (the filter ``FASModel.preprocess`` uses
-    for models xfas trains), or nearest for masks."""
-    return resize_square(image, size, cv2.INTER_NEAREST if nearest else None)
 
 
 def image_files(folder: Path) -> list[Path]:

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import cv2
 import numpy as np
 import torch
 
 from xfas.data.benchmark_layout import BenchmarkLayout, read_mask
 from xfas.data.datasets.balance import select_split
-from xfas.data.datasets.base import FASDataset, ItemError, Sample, resize, require_folder
-from xfas.data.geometry import Box
+from xfas.data.datasets.base import FASDataset, ItemError, Sample, require_folder
+from xfas.data.geometry import Box, resize_square
 from xfas.errors import XfasError
 
 
@@ -136,7 +137,7 @@ class BenchmarkDataset(FASDataset):
             x0, y0, x1, y1 = box
             mask = mask[y0:y1, x0:x1].astype(np.uint8)
             if side is not None:
-                mask = resize(mask, side, nearest=True)
+                mask = resize_square(mask, side, cv2.INTER_NEAREST)
             masks[evidence] = torch.from_numpy(mask > 0)
         return {"name": sample.name, "masks": masks}
 

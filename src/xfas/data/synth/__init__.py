@@ -9,8 +9,8 @@ Modules, one job each: ``draw`` (sub-pixel cv2 helpers), ``faces`` (a person), `
 (rooms and their straight-edged objects), ``hands``, ``media`` (paper and screen geometry and
 looks), ``camera`` (lighting, blur, noise, JPEG), ``layers`` (compositing and visibility),
 ``evidence`` (mask definitions), ``attacks`` (one scene per attack type), ``generator`` (one
-sample), ``writer`` (the folder layout and manifest), ``grid`` (the sample figure),
-``photos`` (the user's face photos).
+sample), ``writer`` (the data set on disk), ``photos`` (the user's face photos). The sample
+figure is ``xfas.plots.sample_grid``.
 
 Example:
     >>> from xfas.data.synth import render_sample, generate_synthspoof
@@ -21,12 +21,11 @@ Example:
 """
 
 from xfas.data.synth.evidence import EVIDENCE_TYPES, edge_band, edge_radius
-from xfas.data.synth.generator import Sample, build_composition, render_sample
-from xfas.data.synth.grid import save_sample_grid
+from xfas.data.synth.generator import Sample, build_composition, check_size, render_sample
 from xfas.data.synth.layout import ATTACKS, DEFAULT_MIX, split_of
 from xfas.data.synth.photos import load_face_photos
 from xfas.data.synth.writer import generate_synthspoof
 
 __all__ = ["ATTACKS", "DEFAULT_MIX", "EVIDENCE_TYPES", "Sample", "build_composition",
-           "edge_band", "edge_radius", "generate_synthspoof", "load_face_photos",
-           "render_sample", "save_sample_grid", "split_of"]
+           "check_size", "edge_band", "edge_radius", "generate_synthspoof", "load_face_photos",
+           "render_sample", "split_of"]

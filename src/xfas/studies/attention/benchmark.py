@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -30,7 +29,7 @@ from scipy import stats
 
 from xfas.benchmark import BenchmarkConfig, BenchmarkRun, run_benchmark
 from xfas.benchmark.store import DB_NAME, IMAGE_EVIDENCE
-from xfas.benchmark.tables import RESULTS_JSON, SCORES_CSV
+from xfas.benchmark.tables import format_value, RESULTS_JSON, SCORES_CSV
 from xfas.errors import XfasError
 
 BENCH_METHODS = ("gradcam", "lime", "shap")
@@ -151,11 +150,6 @@ def write_attention_benchmark(out: str | Path, models: Sequence[str],
     return summary
 
 
-def _fmt(value: float | None) -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) \
-        else f"{value:.3f}"
-
-
 def benchmark_columns(summary: Mapping[str, Any]) -> list[str]:
     """Column names of the attention benchmark table after model and method."""
     return (["mean IoU", "mean nIoU"] + [f"{e} nIoU" for e in summary["evidence_types"]]
@@ -170,10 +164,10 @@ def benchmark_cells(summary: Mapping[str, Any]) -> list[list[str]]:
     for model in summary["models"]:
         for method in summary["methods"]:
             row = summary["rows"][model][method]
-            cells = [model, method, _fmt(row["mean_iou"]), _fmt(row["mean_niou"])]
-            cells += [_fmt(row["niou"].get(e)) for e in summary["evidence_types"]]
-            cells += [_fmt(row["pointing_game"]), _fmt(row["deletion_auc"]),
-                      _fmt(row["insertion_auc"])]
+            cells = [model, method, format_value(row["mean_iou"]), format_value(row["mean_niou"])]
+            cells += [format_value(row["niou"].get(e)) for e in summary["evidence_types"]]
+            cells += [format_value(row["pointing_game"]), format_value(row["deletion_auc"]),
+                      format_value(row["insertion_auc"])]
             versus = summary["versus"].get(model, {}).get(method)
             if versus is None:
                 cells += ["", ""]

@@ -5,8 +5,9 @@ Grad-CAM, LIME and SHAP, side by side.
 ``figure_<attack>.png``: for each chosen image, one row per method; the columns are the input
 (its evidence outlined in green when the data have masks), then the map of each model overlaid,
 evidence outlined too. Every cell is ``CELL_INCHES`` square at ``FIGURE_DPI`` and the title
-takes ``TITLE_INCHES``, so a figure of R rows and C columns is exactly C x CELL_PIXELS wide and
-R x CELL_PIXELS + TITLE_PIXELS high.
+takes ``xfas.plots.grid.TITLE_INCHES``, so a figure of R rows and C columns is exactly
+C x CELL_INCHES x FIGURE_DPI pixels wide and (R x CELL_INCHES + TITLE_INCHES) x FIGURE_DPI
+high.
 
 ``figures.json`` records what was drawn (data, images, models' fingerprints, methods, options,
 seed); a rerun with the same inputs finds its figures there and draws nothing.
@@ -22,12 +23,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from xfas.benchmark.figures import outlined_overlay
+from xfas.plots import image_grid, outlined_overlay, save_figure
 from xfas.progress import progress_bar
-from xfas.viz import figure_grid, save_figure
 
-CELL_INCHES, TITLE_INCHES, FIGURE_DPI = 2.0, 0.5, 80
-CELL_PIXELS, TITLE_PIXELS = int(CELL_INCHES * FIGURE_DPI), int(TITLE_INCHES * FIGURE_DPI)
+CELL_INCHES, FIGURE_DPI = 2.0, 80
 FIGURES_JSON = "figures.json"
 
 
@@ -84,19 +83,15 @@ def draw_figure(panels: Sequence[Panel], maps: Mapping[str, Mapping[str, Sequenc
     """One figure (see the module docstring): ``maps[model][method][i]`` is the map of
     ``panels[i]``; models are columns in ``maps``' order."""
     models = list(maps)
-    figure, axes = figure_grid(1 + len(models), len(panels) * len(methods), cell=CELL_INCHES,
-                               extra_height=TITLE_INCHES, layout="constrained")
+    cells, row_titles = [], []
     for p, panel in enumerate(panels):
-        for k, method in enumerate(methods):
-            row = p * len(methods) + k
-            axes[row, 0].imshow(outlined_overlay(panel.image, None, panel.masks))
-            axes[row, 0].set_title(f"{panel.name}: {method}", fontsize=8)
-            for column, model in enumerate(models, start=1):
-                shown = outlined_overlay(panel.image, maps[model][method][p] * 255.0,
-                                         panel.masks)
-                axes[row, column].imshow(shown)
-                axes[row, column].set_title(model if row == 0 else "", fontsize=9)
-    figure.suptitle(title, fontsize=10)
+        for method in methods:
+            cells.append([outlined_overlay(panel.image, None, panel.masks)]
+                         + [outlined_overlay(panel.image, maps[model][method][p], panel.masks)
+                            for model in models])
+            row_titles.append(f"{panel.name}: {method}")
+    figure = image_grid(cells, column_titles=[None, *models], row_titles=row_titles,
+                        cell=CELL_INCHES, title=title, layout="constrained")
     return save_figure(figure, path, dpi=FIGURE_DPI, crop=False)
 
 

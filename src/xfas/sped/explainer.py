@@ -2,21 +2,23 @@
 concepts=BANK)``. One map per image, the importance-weighted sum of the concepts activated in
 it (``ConceptExplanation.combined``); ``explain_concepts`` gives every concept's map (the
 benchmark's per-concept mode). The concepts come from ``xfas discover`` or ``SPED.fit``; they
-were ranked for the spoof decision, so the only target is "spoof"."""
+were ranked for the spoof decision, so the only target is "spoof". Importing ``xfas.sped``
+registers it under the name "sped"; the ``xfas.explainers`` entry point lets
+``create_explainer`` find it without that import."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import nn
 
 from xfas.errors import XfasError
 from xfas.explain.base import Explainer, Target, check_images, model_device
-
-if TYPE_CHECKING:
-    from xfas.sped import SPED, ConceptBank, ConceptExplanation
+from xfas.sped.attribution import ConceptExplanation
+from xfas.sped.bank import ConceptBank
+from xfas.sped.estimator import SPED
 
 
 class SPEDExplainer(Explainer):
@@ -40,7 +42,7 @@ class SPEDExplainer(Explainer):
 
     def __init__(self, model: nn.Module, layer: str | None = None, seed: int = 0,
                  batch_size: int = 64, progress: bool = True,
-                 concepts: "str | Path | ConceptBank | SPED | None" = None,
+                 concepts: str | Path | ConceptBank | SPED | None = None,
                  **options: Any) -> None:
         super().__init__(model, layer=None, seed=seed, batch_size=batch_size, progress=progress)
         self.sped = _concepts(model, concepts, batch_size, progress, options)
@@ -54,7 +56,7 @@ class SPEDExplainer(Explainer):
         return self.explain_concepts(images, target).combined
 
     def explain_concepts(self, images: torch.Tensor, target: Target = "spoof"
-                         ) -> "ConceptExplanation":
+                         ) -> ConceptExplanation:
         """Every concept's map (N, K, H, W) with activations, importances and names."""
         if not (isinstance(target, str) and target == "spoof"):
             raise XfasError(f"target {target!r}: SPED concepts explain the spoof decision only "
@@ -68,9 +70,7 @@ class SPEDExplainer(Explainer):
 
 
 def _concepts(model: nn.Module, concepts: Any, batch_size: int, progress: bool,
-              options: dict[str, Any]) -> "SPED":
-    from xfas.sped import SPED, ConceptBank
-
+              options: dict[str, Any]) -> SPED:
     settings = {"batch_size": batch_size, "progress": progress, **options}
     if concepts is None:
         raise XfasError("sped explainer: needs concepts=BANK (a concept bank file from "

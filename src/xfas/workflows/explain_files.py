@@ -1,17 +1,25 @@
 """Explaining image files end to end: load and crop each image for the model, run the
-explainers on the batch, write overlays, LIME / SHAP region plots, a grid and ``maps.npz``.
-Small steps so that ``xfas explain``, ``xfas demo`` and the SPED options reuse or extend them."""
+explainers on the batch, write overlays, LIME / SHAP region plots, a grid and ``maps.npz``,
+and, with a SPED concept bank, the concept figure and the verdict in words. Small steps so
+that ``xfas explain`` and ``xfas demo`` reuse or extend them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 
+from xfas.data.face import FaceDetector
+from xfas.data.geometry import CropGeometry
+from xfas.data.image_io import load_image, save_image
 from xfas.errors import XfasError
+from xfas.explain import create_explainer
+from xfas.explain.regions import region_maps
+from xfas.models import FASModel
+from xfas.plots import input_to_rgb, lime_figure, method_grid, overlay, shap_figure
+from xfas.sped import SPED, describe_explanation, explanation_figure
 
 BUDGET_OPTION = {"rise": "n_masks", "lime": "n_samples", "shap": "n_samples"}
 REGION_PLOTS = {"lime": "regions", "shap": "cells"}
@@ -24,7 +32,7 @@ class ExplainInput:
     name: str
     image: np.ndarray
     tensor: torch.Tensor
-    geometry: object  # xfas.models.base.CropGeometry
+    geometry: CropGeometry
 
 
 @dataclass
@@ -35,14 +43,10 @@ class MethodResult:
     regions: list | None = None
 
 
-def prepare_inputs(paths: list[Path], model, assets: Path | None) -> list[ExplainInput]:
+def prepare_inputs(paths: list[Path], model: FASModel, assets: Path | None = None
+                   ) -> list[ExplainInput]:
     """Load each image, find the face for crop models (``model.crop_scale``), preprocess."""
-    from xfas.data.image_io import load_image
-
-    detector = None
-    if model.crop_scale is not None:
-        from xfas.data.face import FaceDetector
-        detector = FaceDetector.from_assets(assets)
+    detector = FaceDetector.from_assets(assets) if model.crop_scale is not None else None
     stems = [Path(path).stem for path in paths]
     inputs = []
     for index, path in enumerate(paths):
@@ -59,14 +63,12 @@ def prepare_inputs(paths: list[Path], model, assets: Path | None) -> list[Explai
     return inputs
 
 
-def explain_inputs(model, inputs: list[ExplainInput], methods: list[str], target: str | int,
-                   layer: str | None, seed: int, batch_size: int, progress: bool,
-                   samples: int | None = None) -> dict[str, MethodResult]:
+def explain_inputs(model: FASModel, inputs: list[ExplainInput], methods: list[str], *,
+                   target: str | int = "spoof", layer: str | None = None, seed: int = 0,
+                   batch_size: int = 64, progress: bool = True, samples: int | None = None
+                   ) -> dict[str, MethodResult]:
     """{method: MethodResult} for the batch of inputs; ``samples`` overrides the number of
     model evaluations of RISE, LIME and SHAP."""
-    from xfas.explain import create_explainer
-    from xfas.explain.regions import region_maps
-
     batch = torch.stack([item.tensor for item in inputs])
     results = {}
     for method in methods:
@@ -81,58 +83,40 @@ def explain_inputs(model, inputs: list[ExplainInput], methods: list[str], target
     return results
 
 
-def write_outputs(out: Path, model, inputs: list[ExplainInput],
+def write_outputs(out: Path, model: FASModel, inputs: list[ExplainInput],
                   results: dict[str, MethodResult]) -> list[Path]:
     """Overlays per image and method, LIME/SHAP region plots, grid.png and maps.npz."""
-    from xfas import viz
-
     written: list[Path] = []
     on_image: dict[str, list[np.ndarray]] = {method: [] for method in results}
     arrays: dict[str, np.ndarray] = {}
     for index, item in enumerate(inputs):
-        crop = viz.input_to_rgb(item.tensor, model.channel_order, model.pixel_scale)
+        crop = input_to_rgb(item.tensor, model.channel_order, model.pixel_scale)
         for method, result in results.items():
             saliency = item.geometry.to_image(result.maps[index].cpu()).numpy()
             on_image[method].append(saliency)
             arrays[f"{item.name}__{method}"] = saliency.astype(np.float32)
-            written.append(viz.save_png(viz.overlay(item.image, saliency),
-                                        out / f"{item.name}_{method}.png"))
+            written.append(save_image(out / f"{item.name}_{method}.png",
+                                      overlay(item.image, saliency)))
             if result.regions is not None and method in REGION_PLOTS:
                 region = result.regions[index]
-                plot = viz.lime_figure if method == "lime" else viz.shap_figure
+                plot = lime_figure if method == "lime" else shap_figure
                 written.append(plot(crop, region.segments, region.values,
                                     out / f"{item.name}_{method}_{REGION_PLOTS[method]}.png"))
-    written.append(viz.method_grid([item.image for item in inputs], on_image, out / "grid.png",
-                                   row_titles=[item.name for item in inputs]))
+    written.append(method_grid([item.image for item in inputs], on_image, out / "grid.png",
+                               row_titles=[item.name for item in inputs]))
     npz = out / "maps.npz"
     np.savez_compressed(npz, **arrays)
     written.append(npz)
     return written
 
 
-def heat_panel(image: np.ndarray, masks: dict[str, np.ndarray], saliency: np.ndarray
-               ) -> np.ndarray:
-    """The image under the heat map ``saliency`` (H, W in [0, 1]), each evidence mask
-    outlined in its SynthSpoof grid colour."""
-    from xfas import viz
-    from xfas.data.synth.grid import COLOURS
-
-    return viz.outline_masks(viz.overlay(image, saliency),
-                             [(mask, COLOURS[name]) for name, mask in masks.items()])
-
-
-def heat_map_panel(model, method: str = "gradcam"
-                   ) -> Callable[[np.ndarray, dict[str, np.ndarray]], np.ndarray]:
-    """A sample-grid panel (``xfas.data.synth.grid.sample_grid``): ``method``'s spoof map of
-    ``model`` on the whole image (its crop geometry undone), evidence outlined."""
-    from xfas.explain import create_explainer
-
-    explainer = create_explainer(method, model)
-    device = next(model.parameters()).device
-
-    def panel(image: np.ndarray, masks: dict[str, np.ndarray]) -> np.ndarray:
-        x, geometry = model.preprocess(image)
-        maps = explainer.explain(x[None].to(device), target="spoof").cpu()
-        return heat_panel(image, masks, geometry.to_image(maps)[0].numpy())
-
-    return panel
+def explain_concepts(out: Path, model: FASModel, inputs: list[ExplainInput], bank: Path, *,
+                     batch_size: int = 64, progress: bool = True) -> list[tuple[Path, str]]:
+    """SPED's Fig. 6 (``OUT/IMAGE_sped.png``) for each prepared input, with its verdict in
+    words: [(figure, sentence)] in the inputs' order."""
+    sped = SPED.load(bank, model, batch_size=batch_size, progress=progress)
+    explanation = sped.explain(torch.stack([item.tensor for item in inputs]))
+    return [(explanation_figure(item.image, explanation, index, out / f"{item.name}_sped.png",
+                                item.geometry),
+             describe_explanation(explanation, index))
+            for index, item in enumerate(inputs)]
