@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SHARED_ASSETS := $(abspath ../shared/assets/silent-face)
 export XFAS_ASSETS ?= $(if $(wildcard $(SHARED_ASSETS)),$(SHARED_ASSETS),)
 
-.PHONY: demo test bench install clean
+.PHONY: demo test test-quick bench install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The edit-test loop: the suite without the tests marked slow (`make test` runs them all, as CI).
+test-quick: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
 
 # Timings (never in tests): each script writes a Markdown table to benchmarks/results/.
 bench: $(STAMP)

@@ -15,6 +15,8 @@ from xfas.benchmark.metrics import (binarize_top, bootstrap_ci, deletion_auc, de
                                     perturbation_curves, pointing_game)
 from xfas.errors import XfasError
 
+from helpers.tolerance import assert_close
+
 # A 10 x 10 map decreasing in row-major order: its top 30 % (30 pixels) are rows 0-2.
 RAMP = (100 - np.arange(100, dtype=np.float64)).reshape(10, 10)
 
@@ -29,26 +31,26 @@ def rows_mask(first: int, last: int) -> np.ndarray:
 def test_iou_niou_mask_smaller_than_selection():
     # mask rows 0-1: y = 0.2 < x = 0.3; selection rows 0-2 contains it: IoU = 20 / 30,
     # nIoU = 2/3 * 0.3 / 0.2 = 1
-    assert iou(rows_mask(0, 1), RAMP) == pytest.approx(2 / 3)
-    assert niou(rows_mask(0, 1), RAMP) == pytest.approx(1.0)
+    assert_close(iou(rows_mask(0, 1), RAMP), 2 / 3)
+    assert_close(niou(rows_mask(0, 1), RAMP), 1.0)
 
 
 def test_iou_niou_mask_larger_than_selection():
     # mask rows 0-4: y = 0.5 > x = 0.3; selection inside it: IoU = 30 / 50,
     # nIoU = 0.6 * 0.5 / 0.3 = 1
-    assert iou(rows_mask(0, 4), RAMP) == pytest.approx(0.6)
-    assert niou(rows_mask(0, 4), RAMP) == pytest.approx(1.0)
+    assert_close(iou(rows_mask(0, 4), RAMP), 0.6)
+    assert_close(niou(rows_mask(0, 4), RAMP), 1.0)
 
 
 def test_iou_niou_partial_overlap():
     # mask rows 2-5 (40 px, y = 0.4); selection rows 0-2: intersection row 2 = 10,
     # union 30 + 40 - 10 = 60: IoU = 1/6, nIoU = 1/6 * 0.4 / 0.3 = 2/9
-    assert iou(rows_mask(2, 5), RAMP) == pytest.approx(1 / 6)
-    assert niou(rows_mask(2, 5), RAMP) == pytest.approx(2 / 9)
+    assert_close(iou(rows_mask(2, 5), RAMP), 1 / 6)
+    assert_close(niou(rows_mask(2, 5), RAMP), 2 / 9)
     # fraction 0.5: selection rows 0-4, intersection rows 2-4 = 30, union 50 + 40 - 30 = 60:
     # IoU = 1/2, nIoU = 1/2 * 0.5 / 0.4 = 5/8
-    assert iou(rows_mask(2, 5), RAMP, fraction=0.5) == pytest.approx(1 / 2)
-    assert niou(rows_mask(2, 5), RAMP, fraction=0.5) == pytest.approx(5 / 8)
+    assert_close(iou(rows_mask(2, 5), RAMP, fraction=0.5), 1 / 2)
+    assert_close(niou(rows_mask(2, 5), RAMP, fraction=0.5), 5 / 8)
 
 
 def test_map_equal_to_mask_reaches_the_bound():
@@ -57,8 +59,8 @@ def test_map_equal_to_mask_reaches_the_bound():
     for mask, expected in ((rows_mask(0, 1), 20 / 30), (rows_mask(3, 7), 30 / 50),
                            (rows_mask(5, 7), 1.0)):
         for seed in range(3):
-            assert iou(mask, mask.astype(float), seed=seed) == pytest.approx(expected)
-            assert niou(mask, mask.astype(float), seed=seed) == pytest.approx(1.0)
+            assert_close(iou(mask, mask.astype(float), seed=seed), expected)
+            assert_close(niou(mask, mask.astype(float), seed=seed), 1.0)
 
 
 def test_empty_mask_gives_nan_and_shapes_must_match():
@@ -79,7 +81,7 @@ def test_torch_and_numpy_agree():
     selected = binarize_top(torch.from_numpy(saliency), 0.3, seed=5)
     assert isinstance(selected, torch.Tensor) and selected.dtype == torch.bool
     assert np.array_equal(selected.numpy(), binarize_top(saliency, 0.3, seed=5))
-    assert niou(torch.from_numpy(mask), torch.from_numpy(saliency)) == niou(mask, saliency)
+    assert_close(niou(torch.from_numpy(mask), torch.from_numpy(saliency)), niou(mask, saliency))
 
 
 @settings(max_examples=150, deadline=None)
@@ -141,12 +143,12 @@ def test_uniform_image_mean_score_is_linear(steps):
     c = 0.7
     image = torch.full((3, 10, 10), c)
     saliency = np.random.default_rng(0).random((10, 10))
-    assert deletion_auc(mean_score, image, saliency, steps, "zero") == pytest.approx(c / 2)
-    assert insertion_auc(mean_score, image, saliency, steps, "zero") == pytest.approx(c / 2)
+    assert_close(deletion_auc(mean_score, image, saliency, steps, "zero"), c / 2)
+    assert_close(insertion_auc(mean_score, image, saliency, steps, "zero"), c / 2)
     # a baseline equal to the image (its mean, or its blur: flat stays flat) changes nothing
     for baseline in ("mean", "blur"):
-        assert deletion_auc(mean_score, image, saliency, steps, baseline) == pytest.approx(c)
-        assert insertion_auc(mean_score, image, saliency, steps, baseline) == pytest.approx(c)
+        assert_close(deletion_auc(mean_score, image, saliency, steps, baseline), c)
+        assert_close(insertion_auc(mean_score, image, saliency, steps, baseline), c)
 
 
 def mean_square_score(batch: torch.Tensor) -> torch.Tensor:
@@ -171,12 +173,12 @@ def test_exact_trapezoid_on_a_graded_image(steps):
                    for i in range(steps))
 
     left = [(16 - r) * (17 - r) * (33 - 2 * r) / 6 / 4096 for r in removed]
-    assert deletion_auc(mean_square_score, image, values, steps, "zero") == pytest.approx(
-        trapezoid(left))
+    assert_close(deletion_auc(mean_square_score, image, values, steps, "zero"),
+                 trapezoid(left))
     # insertion on a zero image reveals the same pixels: the total (1496 / 4096) minus the rest
     revealed = [1496 / 4096 - value for value in left]
-    assert insertion_auc(mean_square_score, image, values, steps, "zero") == pytest.approx(
-        trapezoid(revealed))
+    assert_close(insertion_auc(mean_square_score, image, values, steps, "zero"),
+                 trapezoid(revealed))
 
 
 def test_box_score_prefers_the_box_map():
@@ -207,8 +209,8 @@ def test_blur_baseline_matches_scipy():
     _, scores = perturbation_curves(lambda b: (b.double() * weights).sum(dim=(1, 2, 3)),
                                     torch.from_numpy(image)[None], rng.random((1, 12, 14)),
                                     "insertion", steps=4, baseline="blur", progress=False)
-    assert scores[0, 0] == pytest.approx(float((reference * weights.numpy()).sum()), rel=1e-5)
-    assert scores[0, -1] == pytest.approx(float((image * weights.numpy()).sum()), rel=1e-5)
+    assert_close(scores[0, 0], (reference * weights.numpy()).sum())
+    assert_close(scores[0, -1], (image * weights.numpy()).sum())
 
 
 def test_batches_are_bounded_and_batched_form_matches_single():
@@ -225,12 +227,12 @@ def test_batches_are_bounded_and_batched_form_matches_single():
                             progress=False)
     assert max(sizes) <= 4 and sum(sizes) == 3 * 10
     for index in range(3):
-        assert batched[index] == pytest.approx(
-            deletion_auc(recording_score, images[index], maps[index], 9, batch_size=4))
+        assert_close(batched[index], deletion_auc(recording_score, images[index], maps[index],
+                                                  9, batch_size=4))
     inserted = insertion_aucs(recording_score, images, maps, steps=9, baseline="mean",
                               batch_size=5, progress=False)
-    assert inserted[1] == pytest.approx(
-        insertion_auc(recording_score, images[1], maps[1], 9, "mean", batch_size=32))
+    assert_close(inserted[1], insertion_auc(recording_score, images[1], maps[1], 9, "mean",
+                                            batch_size=32))
 
 
 def test_faithfulness_errors():
@@ -248,20 +250,20 @@ def test_faithfulness_errors():
 # --- aggregation -------------------------------------------------------------------------------
 
 def test_mean_ignoring_nan():
-    assert mean_ignoring_nan([1.0, math.nan, 3.0]) == (2.0, 2, 1)
+    assert_close(mean_ignoring_nan([1.0, math.nan, 3.0]), (2.0, 2, 1))
     mean, used, n_nan = mean_ignoring_nan([math.nan, math.nan])
     assert math.isnan(mean) and (used, n_nan) == (0, 2)
 
 
 def test_bootstrap_ci():
-    assert bootstrap_ci([0.4] * 20) == pytest.approx((0.4, 0.4))
+    assert_close(bootstrap_ci([0.4] * 20), (0.4, 0.4))
     values = np.random.default_rng(0).normal(0.5, 0.2, 400)
     low, high = bootstrap_ci(values, n_boot=2000, seed=1)
     # normal theory: mean +- 1.96 sd / sqrt(n)
     half = 1.96 * values.std(ddof=1) / math.sqrt(values.size)
-    assert low == pytest.approx(values.mean() - half, abs=0.2 * half)
-    assert high == pytest.approx(values.mean() + half, abs=0.2 * half)
+    assert_close(low, values.mean() - half, rtol=0, atol=0.2 * half)
+    assert_close(high, values.mean() + half, rtol=0, atol=0.2 * half)
     with_nan = np.concatenate([values, [math.nan] * 7])
-    assert bootstrap_ci(with_nan, n_boot=2000, seed=1) == (low, high)
-    assert bootstrap_ci(values, n_boot=2000, seed=1) == (low, high)
+    assert_close(bootstrap_ci(with_nan, n_boot=2000, seed=1), (low, high))
+    assert_close(bootstrap_ci(values, n_boot=2000, seed=1), (low, high))
     assert all(math.isnan(v) for v in bootstrap_ci([math.nan]))

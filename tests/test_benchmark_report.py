@@ -9,8 +9,6 @@ import csv
 import io
 import json
 import re
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,31 +17,26 @@ from PIL import Image
 from xfas.benchmark import BenchmarkConfig, render_comparison, render_report, run_benchmark
 from xfas.cli import main
 from xfas.errors import XfasError
-from xfas.explain import register
 
-sys.path.insert(0, str(Path(__file__).parent))
-from test_benchmark_runner import RedOracle, make_benchmark, make_checkpoint  # noqa: E402
+from helpers.benchmark import make_benchmark, make_checkpoint
 
 DATA_URI = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tmp_path_factory, oracle):
     """Two finished runs on the same data: A (gradcam, oracle) and B (gradcam, randomcam,
     another seed, no faithfulness)."""
-    register(RedOracle.name, RedOracle, overwrite=True)
     root = tmp_path_factory.mktemp("report")
     make_benchmark(root / "data")
     model = make_checkpoint(root / "model.safetensors")
-    a = BenchmarkConfig(data=str(root / "data"), model=str(model), methods="gradcam,oracle",
+    a = BenchmarkConfig(data=str(root / "data"), model=str(model), methods=f"gradcam,{oracle}",
                         steps=2, unit_size=3)
     b = BenchmarkConfig(data=str(root / "data"), model=str(model), methods="gradcam,randomcam",
                         seed=1, faithfulness=False, unit_size=3)
     run_benchmark(a, root / "A", progress=False)
     run_benchmark(b, root / "B", progress=False)
-    yield root
-    from xfas.explain import registry
-    registry._REGISTRY.pop(RedOracle.name, None)
+    return root
 
 
 def test_table_files_match_results_json(runs) -> None:
@@ -52,7 +45,7 @@ def test_table_files_match_results_json(runs) -> None:
         rows = {row["method"]: row for row in csv.DictReader(handle)}
     assert set(rows) == {"gradcam", "oracle"}
     for method, row in rows.items():
-        for evidence in ("photo_edge", "clutching_hand"):
+        for evidence in ("photo_edge", "clutching_hand"):  # the same numbers, written twice
             cell = results["table"][method][evidence]
             assert float(row[f"{evidence}_IoU"]) == cell["iou"]
             assert float(row[f"{evidence}_nIoU"]) == cell["niou"]

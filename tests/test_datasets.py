@@ -20,9 +20,10 @@ from xfas.data.datasets import (BenchmarkDataset, CasiaFASD, CelebASpoof, Folder
 from xfas.data.datasets.casia_fasd import count_frames
 from xfas.errors import XfasError
 
+from helpers.assets import ASSETS, asset
+from helpers.tolerance import assert_close
+
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
-T1 = Path(__file__).resolve().parents[2] / "shared/assets/silent-face/images/image_T1.jpg"
-ASSETS = T1.parents[1]
 
 
 def _image(path: Path, colour: tuple[int, int, int], size: tuple[int, int] = (40, 30)) -> Path:
@@ -49,6 +50,7 @@ def test_split_indices_reproduces_the_papers_180k_18k_2k_split():
     assert [len(parts[s]) for s in ("train", "val", "test")] == [180_000, 18_000, 2_000]
     together = np.concatenate(list(parts.values()))
     assert np.array_equal(np.sort(together), np.arange(200_000))  # disjoint and complete
+    # seeded integer draws: the same indices on every CPU
     again = split_indices(200_000, (0.9, 0.09, 0.01), seed=3)
     assert all(np.array_equal(parts[s], again[s]) for s in parts)
     other = split_indices(200_000, (0.9, 0.09, 0.01), seed=4)
@@ -62,6 +64,7 @@ def test_balanced_subset_counts_and_determinism():
     chosen = balanced_subset(labels, 20, seed=1)
     assert len(chosen) == 40 and len(set(chosen.tolist())) == 40
     assert (labels[chosen] == 0).sum() == 20 and (labels[chosen] == 1).sum() == 20
+    # seeded integer draws: the same indices on every CPU
     assert np.array_equal(chosen, balanced_subset(labels, 20, seed=1))
     assert not np.array_equal(chosen, balanced_subset(labels, 20, seed=2))
     with pytest.raises(XfasError, match="class 0 has 30 items"):
@@ -92,13 +95,14 @@ def test_folder_items_labels_colours_and_transform(tmp_path):
     assert item["label"] == 1 and item["attack"] == "spoof"
     assert item["path"] == str(tmp_path / "spoof" / "c.png")
     assert item["box"].tolist() == [0, 0, 50, 20]
-    assert np.allclose(_mean_rgb(item), BLUE, atol=0.5)
-    assert np.allclose(_mean_rgb(data[1]), GREEN, atol=0.5)
+    assert_close(_mean_rgb(item), BLUE, rtol=0, atol=0.5)  # in 8-bit levels
+    assert_close(_mean_rgb(data[1]), GREEN, rtol=0, atol=0.5)
     assert data.original(2).shape == (20, 50, 3)
     kept = FolderDataset(tmp_path, image_size=None)[2]["image"]
     assert kept.shape == (3, 20, 50)
     flipped = FolderDataset(tmp_path, image_size=16, transform=lambda t: 1 - t)[0]["image"]
-    assert torch.allclose(flipped[0], torch.zeros(16, 16)) and flipped[1].min() == 1
+    assert_close(flipped[0], torch.zeros(16, 16))
+    assert_close(flipped[1], torch.ones(16, 16))
 
 
 def test_folder_manifest_names_attacks_and_splits(tmp_path):
@@ -375,7 +379,8 @@ def test_casia_fasd_frames_attacks_and_centre_crop_fallback(tmp_path, monkeypatc
         for index in (8, 0, 4, 14, 3):  # out of order: seeks back and forth
             item = data[index]
             assert item["frame"] == 3 * (index % 3)
-            assert np.allclose(_mean_rgb(item), _colour(item["frame"]), atol=6)
+            # MJPG compression moves the colours by a few levels
+            assert_close(_mean_rgb(item), _colour(item["frame"]), rtol=0, atol=6)
             assert item["box"].tolist() == [8, 0, 56, 48]  # the central 48x48 square
     assert data[14]["subject"] == "2" and data[14]["path"].endswith("2/7.avi")
     assert data.summary()["no_face"]["count"] == 5
@@ -404,11 +409,9 @@ def test_casia_fasd_frame_counts_are_verified_and_bad_videos_counted(tmp_path):
 
 
 def test_casia_fasd_crops_the_detected_face(tmp_path):
-    if not T1.is_file():
-        pytest.skip(f"{T1} not found (the Silent-Face sample images)")
     from xfas.data.face import FaceDetector
     from xfas.data.image_io import load_image
-    frame = load_image(T1)  # upright 480x640
+    frame = load_image(asset("images/image_T1.jpg"))  # upright 480x640
     _video(tmp_path / "train_release/4/HR_1.avi", [frame] * 3)
     # the README's RetinaFace box on this image is (106, 147, 207, 213): centre (209.5, 253.5)
     detectors = [FaceDetector()]

@@ -9,9 +9,13 @@ import pytest
 import torch
 from torch import nn
 
-from xfas.errors import XfasError
+from xfas.errors import AssetMissingError, XfasError
 from xfas.explain import split_model
-from test_explain_support import TinyCNN, images
+from xfas.models import build_model
+from xfas.models.minifasnet import load_minifasnet
+
+from helpers.models import TinyCNN, images
+from helpers.tolerance import assert_close
 
 
 def _replaced(model: nn.Module, layer: str, x: torch.Tensor, activations: torch.Tensor):
@@ -30,11 +34,10 @@ def _check_exact(model: nn.Module, layer: str | None, x: torch.Tensor) -> None:
         g, h = split_model(model, layer)
     with torch.no_grad():
         a = g(x)
-        torch.testing.assert_close(h(a), model(x), rtol=1e-5, atol=1e-5)
+        assert_close(h(a), model(x))
         edited = a * torch.linspace(0, 2, a.shape[1])[None, :, None, None]
         name = layer or model.default_layer
-        torch.testing.assert_close(h(edited), _replaced(model, name, x, edited),
-                                   rtol=1e-5, atol=1e-5)
+        assert_close(h(edited), _replaced(model, name, x, edited))
 
 
 def test_tiny_cnn_splits_exactly_and_h_is_only_the_head():
@@ -51,9 +54,8 @@ def test_tiny_cnn_splits_exactly_and_h_is_only_the_head():
 
 @pytest.mark.parametrize("name", ["cnn", "cnn-ca", "cnn-sa", "cnn-cbam"])
 def test_seed_cnns_split_exactly_at_the_default_and_an_inner_layer(name):
-    models = pytest.importorskip("xfas.models")
     torch.manual_seed(0)
-    model = models.build_model(name).eval()
+    model = build_model(name).eval()
     x = images(2, 64)
     _check_exact(model, None, x)
     _check_exact(model, "features.block4", x)
@@ -61,10 +63,8 @@ def test_seed_cnns_split_exactly_at_the_default_and_an_inner_layer(name):
 
 @pytest.mark.parametrize("variant", ["v2", "v1se"])
 def test_minifasnet_splits_exactly(variant):
-    minifasnet = pytest.importorskip("xfas.models.minifasnet")
-    from xfas.errors import AssetMissingError
     try:
-        model = minifasnet.load_minifasnet(variant)
+        model = load_minifasnet(variant)
     except AssetMissingError as missing:
         pytest.skip(f"MiniFASNet weights missing: {missing}")
     x = images(2, 80) * 255
@@ -108,9 +108,9 @@ def test_models_without_a_clean_cut_fall_back_with_a_warning(model_class):
         g, h = split_model(model, "conv")
     with torch.no_grad():
         a = g(x)
-        torch.testing.assert_close(h(a, x), model(x))
+        assert_close(h(a, x), model(x))
         edited = -a
-        torch.testing.assert_close(h(edited, x), _replaced(model, "conv", x, edited))
+        assert_close(h(edited, x), _replaced(model, "conv", x, edited))
     with pytest.raises(XfasError, match="needs the original inputs"):
         h(a)
     assert not model.conv._forward_hooks

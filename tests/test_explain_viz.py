@@ -10,6 +10,7 @@ from PIL import Image
 
 from xfas import viz
 from xfas.errors import XfasError
+from xfas.models import build_model, save_model
 from xfas.models.base import FASModel
 
 
@@ -20,6 +21,7 @@ def _image(height: int = 24, width: int = 32, seed: int = 0) -> np.ndarray:
 def test_overlay_blends_the_image_with_the_colormap():
     image = _image()
     saliency = np.tile(np.linspace(0, 1, 32), (24, 1))
+    # 8-bit pixels: alpha 0 gives back the image's own integers
     assert np.array_equal(viz.overlay(image, saliency, alpha=0.0), image)
     jet = np.rint(colormaps["jet"](saliency)[:, :, :3] * 255)
     assert np.abs(viz.overlay(image, saliency, alpha=1.0).astype(float) - jet).max() <= 1
@@ -41,7 +43,7 @@ def test_input_to_rgb_undoes_preprocess():
         model.input_size = 16
         tensor, _ = model.preprocess(image)
         back = viz.input_to_rgb(tensor, model.channel_order, model.pixel_scale)
-        assert np.array_equal(back, image)
+        assert np.array_equal(back, image)  # rounded back to the same 8-bit integers
 
 
 def _png(path) -> np.ndarray:
@@ -75,10 +77,9 @@ def test_region_figures_show_the_signs(tmp_path):
 
 @pytest.fixture()
 def checkpoint(tmp_path):
-    models = pytest.importorskip("xfas.models")
     torch.manual_seed(0)
     path = tmp_path / "cnn.safetensors"
-    models.save_model(models.build_model("cnn").eval(), path)
+    save_model(build_model("cnn").eval(), path)
     return path
 
 

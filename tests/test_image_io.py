@@ -16,9 +16,8 @@ from PIL import Image
 from xfas.data.image_io import load_image, save_image
 from xfas.errors import XfasError
 
-from assets_support import asset
-from image_bytes import encode, png_header_only  # noqa: E402  # noqa: E402
-
+from helpers.assets import asset
+from helpers.image_bytes import encode, png_header_only
 
 
 def test_rgb_png_round_trip_is_exact(tmp_path: Path) -> None:

@@ -14,20 +14,22 @@ from pathlib import Path
 import pytest
 import torch
 
-from xfas.data.image_io import load_image
-from xfas.serve import ServiceConfig, create_app
-from xfas.serve.server import background_server, free_port
+pytest.importorskip("fastapi", reason="the service is an optional extra (pip install xfas[serve])")
+
+from xfas.data.image_io import load_image  # noqa: E402
+from xfas.serve import ServiceConfig, create_app  # noqa: E402
+from xfas.serve.server import background_server, free_port  # noqa: E402
+
+from helpers.assets import ASSETS, asset  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-from assets_support import ASSETS, asset  # noqa: E402
 DOCS_IMAGE = Path(__file__).resolve().parents[1] / "docs" / "images" / "service.png"
 F2_BOX = (120, 252, 252, 256)  # Silent-Face's face box on image_F2.jpg (assets README)
 
 pytestmark = pytest.mark.slow
-
 
 
 def spoof_crops(model) -> torch.Tensor:

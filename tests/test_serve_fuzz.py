@@ -14,14 +14,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from xfas.models import build_model, save_model
-from xfas.serve import ServiceConfig, create_app
-from xfas.serve.engine import Engine
-
+# the service is an optional extra: without FastAPI these tests skip, and only then
 fastapi_testclient = pytest.importorskip("fastapi.testclient")
 
-from assets_support import ASSETS  # noqa: E402
-from image_bytes import encode, png_header_only  # noqa: E402
+from xfas.models import build_model, save_model  # noqa: E402
+from xfas.serve import ServiceConfig, create_app  # noqa: E402
+from xfas.serve.engine import Engine  # noqa: E402
+
+from helpers.assets import ASSETS  # noqa: E402
+from helpers.image_bytes import encode, png_header_only  # noqa: E402
+
 EXAMPLES = 250
 CONTENT_TYPES = ["image/jpeg", "image/png", "image/webp", "application/octet-stream",
                  "text/plain", "image/gif", "multipart/form-data", "", "image/png; charset=x",

@@ -19,6 +19,8 @@ from xfas.sped import SPED, ConceptBank, ConceptExplanation, describe_explanatio
 from xfas.sped.crops import CropGrid
 from xfas.sped.describe import location_words
 
+from helpers.tolerance import assert_close
+
 SIZE = 32  # input side; the layer is SIZE / 4 = 8 cells a side
 CHANNELS = 12
 K = 3
@@ -90,7 +92,7 @@ def hand_bank(model: nn.Module, typical=(1.0, 1.0, 1.0), importances=(0.5, 0.3, 
 
 @pytest.fixture(scope="module")
 def fitted() -> SPED:
-    """SPED fitted on 24 planted images (a few seconds: tests using it are marked slow)."""
+    """SPED fitted on 24 planted images (tests using it are marked slow)."""
     torch.manual_seed(0)
     model = PlantedModel()
     return SPED(model, layer="features", n_concepts=K, seed=0, n_designs=16, batch_size=512,
@@ -118,11 +120,12 @@ def test_crops_come_image_major_and_show_their_region(batch_size) -> None:
     boxes = CropGrid(0.5, 0.25).boxes(64, 64)
     crops = torch.cat(list(crop_batches(images, boxes, batch_size)))
     assert crops.shape == (18, 3, 64, 64)
-    assert torch.allclose(crops[0], torch.ones(3, 64, 64))  # image 0, top-left box
-    assert torch.allclose(crops[8], torch.zeros(3, 64, 64))  # image 0, bottom-right box
-    assert torch.allclose(crops[9 + 8], torch.ones(3, 64, 64))  # image 1, bottom-right box
+    assert_close(crops[0], torch.ones(3, 64, 64))  # image 0, top-left box
+    assert_close(crops[8], torch.zeros(3, 64, 64))  # image 0, bottom-right box
+    assert_close(crops[9 + 8], torch.ones(3, 64, 64))  # image 1, bottom-right box
     half = crops[1, 0]  # image 0, box (0, 16, 32, 48): white on its left half only
-    assert float(half[:, :28].min()) == 1.0 and float(half[:, 36:].max()) == 0.0
+    assert_close(half[:, :28], 1.0)
+    assert_close(half[:, 36:], 0.0)
 
 
 # ---------------------------------------------------------------------------- attribution
@@ -135,7 +138,7 @@ def test_concept_maps_light_up_where_the_concepts_were_planted() -> None:
     assert exp.maps.shape == (1, K, SIZE, SIZE)
     for k, (y, x) in places.items():
         cell = exp.maps[0, k]
-        assert float(cell.max()) == 1.0
+        assert_close(cell.max(), 1.0)
         peak_y, peak_x = divmod(int(cell.argmax()), SIZE)
         assert y <= peak_y < y + 12 and x <= peak_x < x + 12, k
         near = torch.zeros(SIZE, SIZE, dtype=torch.bool)  # the square grown by one cell
@@ -151,10 +154,10 @@ def test_activation_is_the_mean_coefficient_over_the_typical_value() -> None:
                           transform_iter=300)
     image = paint([(0, 0, 0, 16, 1.0), (2, 24, 24, 8, 0.5)])[None]
     exp = sped.explain(image)
-    assert float(exp.activation[0, 0]) == pytest.approx(0.625, abs=0.02)
-    assert float(exp.activation[0, 1]) == pytest.approx(0.0, abs=0.02)
-    assert float(exp.activation[0, 2]) == pytest.approx(0.5 / 16 / 0.1, abs=0.02)  # 0.3125
+    # the coefficients come from an iterative solver: a bound, not exact values
+    assert_close(exp.activation[0], [0.625, 0.0, 0.5 / 16 / 0.1], rtol=0, atol=0.02)
     assert exp.activated[0].tolist() == [True, False, False]
+    # maps of concepts that are not activated are set to exact zeros
     assert float(exp.maps[0, 1].abs().sum()) == 0.0 and float(exp.maps[0, 2].sum()) == 0.0
     sped.activation_threshold = 0.7
     assert sped.explain(image).activated[0].tolist() == [False, False, False]
@@ -189,7 +192,7 @@ def test_fit_recovers_the_planted_directions_and_the_concept_the_head_uses(fitte
     cosines, partner = matched(fitted.components_.cpu(), directions())
     assert cosines.min() >= 0.9, cosines
     used = partner[0]  # the discovered concept that is planted concept 0
-    assert fitted.importances_.sum() == pytest.approx(1.0)
+    assert_close(fitted.importances_.sum(), 1.0)
     assert fitted.importances_[used] > 5 * np.delete(fitted.importances_, used).max()
     # on the images that hold concept 0, the head's output varies with it alone
     holds = (planted_images(24)[:, 0].flatten(1).sum(dim=1) > 0).numpy()
@@ -215,9 +218,8 @@ def test_explaining_n_images_equals_n_single_calls(fitted) -> None:
     for i in range(4):
         single = fitted.explain(images[i:i + 1])
         for field in ("maps", "activation", "combined", "spoof_probability"):
-            assert torch.allclose(getattr(batch, field)[i], getattr(single, field)[0],
-                                  atol=1e-5), field
-        assert torch.equal(batch.activated[i], single.activated[0])
+            assert_close(getattr(batch, field)[i], getattr(single, field)[0], msg=field)
+        assert torch.equal(batch.activated[i], single.activated[0])  # the same verdicts
 
 
 # ---------------------------------------------------------------------------- files
@@ -228,13 +230,14 @@ def test_save_load_round_trip_gives_identical_explanations(fitted, tmp_path) -> 
     loaded = SPED.load(path, fitted.model, progress=False)
     assert loaded.names == ["edge", "concept 2", "hand"]
     assert loaded.layer == "features"
+    # values read back from the file: the same bits
     np.testing.assert_array_equal(loaded.importances_, fitted.importances_)
+    assert torch.equal(loaded.bank_.top_crops, fitted.bank_.top_crops)
     images = planted_images(3, seed=11)
     a, b = fitted.explain(images), loaded.explain(images)
-    for field in ("maps", "activation", "activated", "importance", "combined",
-                  "spoof_probability"):
-        assert torch.equal(getattr(a, field), getattr(b, field)), field
-    assert torch.equal(loaded.bank_.top_crops, fitted.bank_.top_crops)
+    assert torch.equal(a.activated, b.activated)  # the same verdicts
+    for field in ("maps", "activation", "importance", "combined", "spoof_probability"):
+        assert_close(getattr(a, field), getattr(b, field), msg=field)
 
 
 @pytest.mark.slow
@@ -284,7 +287,7 @@ def test_sped_explainer_gives_the_combined_map(fitted, tmp_path) -> None:
     maps = explainer.explain(images, target="spoof")
     assert maps.shape == (5, SIZE, SIZE) and maps.dtype == torch.float32
     assert float(maps.min()) >= 0.0 and float(maps.max()) <= 1.0
-    assert torch.equal(maps, fitted.explain(images).combined)
+    assert_close(maps, fitted.explain(images).combined)
     per_concept = explainer.explain_concepts(images)
     assert isinstance(per_concept, ConceptExplanation) and per_concept.maps.shape[1] == K
     with pytest.raises(XfasError, match="concepts"):

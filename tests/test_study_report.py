@@ -18,13 +18,15 @@ from PIL import Image
 from scipy import stats
 from torch.utils.data import Subset
 
-from test_train import small_config  # noqa: E402
 from xfas.cli import main
 from xfas.data.splits import open_splits
 from xfas.data.synth.writer import generate_synthspoof
-from xfas.studies.attention import STUDY_MODELS, explain_attention_study, run_attention_study
 from xfas.plots.grid import TITLE_INCHES
+from xfas.studies.attention import STUDY_MODELS, explain_attention_study, run_attention_study
 from xfas.studies.attention.figures import CELL_INCHES, FIGURE_DPI
+
+from helpers.tolerance import assert_close
+from helpers.training import small_config
 
 pytestmark = pytest.mark.slow
 
@@ -129,10 +131,10 @@ def test_attention_benchmark_equals_each_models_own_run(study) -> None:
             assert cell["n"] == len(differences) == 2
             expected = (1.0 if not any(differences)
                         else float(stats.wilcoxon(differences).pvalue))
-            assert cell["p_value"] == pytest.approx(expected)
-            assert cell["delta_mean_niou"] == pytest.approx(
-                summary["rows"][model][method]["mean_niou"]
-                - summary["rows"]["cnn"][method]["mean_niou"])
+            assert_close(cell["p_value"], expected)
+            rows = summary["rows"]
+            assert_close(cell["delta_mean_niou"],
+                         rows[model][method]["mean_niou"] - rows["cnn"][method]["mean_niou"])
     markdown = (out / "attention_benchmark.md").read_text()
     assert sum(line.startswith(f"| {m} | ") for m in STUDY_MODELS
                for line in markdown.splitlines()) == len(STUDY_MODELS) * len(METHODS)

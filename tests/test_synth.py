@@ -12,14 +12,17 @@ from PIL import Image
 from scipy import ndimage
 
 from xfas.cli.app import main
+from xfas.data.datasets.benchmark import BenchmarkDataset
 from xfas.data.synth import (EVIDENCE_TYPES, build_composition, edge_radius,
                              generate_synthspoof, load_face_photos, render_sample, split_of)
 from xfas.data.synth.faces import draw_person, sample_face
+from xfas.errors import XfasError
+from xfas.explain import create_explainer
 from xfas.models import build_model, save_model
 from xfas.plots import EVIDENCE_COLOURS, evidence_overlay, overlay, save_sample_grid
 from xfas.workflows.sample_grids import heat_map_panel
-from xfas.errors import XfasError
-from xfas.explain import create_explainer
+
+from helpers.tolerance import assert_close
 
 HANDS = frozenset({"palms", "fingers"})
 SIZE = 128
@@ -27,7 +30,7 @@ SIZE = 128
 
 @pytest.fixture(scope="module")
 def samples():
-    """The first 240 samples of seed 0 (a few seconds, shared by several tests)."""
+    """The first 240 samples of seed 0 (shared by several tests)."""
     return [render_sample(i, seed=0, size=SIZE) for i in range(240)]
 
 
@@ -88,7 +91,7 @@ def test_layout_and_manifest_schema(tmp_path):
 def test_splits_are_a_hash_of_the_index_near_70_15_15():
     splits = [split_of(0, i) for i in range(3000)]
     fractions = [splits.count(s) / len(splits) for s in ("train", "val", "test")]
-    assert np.allclose(fractions, [0.70, 0.15, 0.15], atol=0.03)
+    assert_close(fractions, [0.70, 0.15, 0.15], rtol=0, atol=0.03)  # a hash, not exact
     assert splits[:50] == [split_of(0, i) for i in range(50)]
     assert [split_of(1, i) for i in range(50)] != splits[:50]
 
@@ -120,7 +123,7 @@ def test_masks_equal_pixel_differences_when_the_evidence_is_left_out():
         without, _ = scene.render(omit=base | {"paper"}, effects=False)
         alone, _ = scene.render(omit=base | {"room"}, effects=False)
         # a paper pixel either differs from the room behind it or, drawn on black, is not
-        # black (a dark print over a shadow can match the room exactly: seen once in 60)
+        # black (a dark print over a shadow can match the room exactly)
         paper_seen = _diff(with_medium, without) | alone.any(axis=-1)
         outline = ndimage.binary_fill_holes(paper_seen)
         band = ndimage.binary_dilation(outline, _disc(r)) & \
@@ -196,9 +199,8 @@ def test_live_images_carry_visible_distractors(samples):
 
 def test_the_medium_outline_shows_in_the_frame(samples):
     """Spoofs carry their evidence in view: in 9 of 10 prints and cuts the photo-edge band is
-    at least one image side long (band area >= size x band width; measured tenth percentiles
-    624-698 px on seeds 0-1), and likewise the bezel of replays (624-651 px). Before photos
-    became headshots, a tenth of the bands were under 190 px."""
+    at least one image side long (band area >= size x band width), and likewise the bezel of
+    replays."""
     band = SIZE * 2 * edge_radius(SIZE)
     for attacks, evidence in ((("print", "cut"), "photo_edge"), (("replay",), "ipad_border")):
         areas = np.array([s.masks.get(evidence, np.zeros((SIZE, SIZE), bool)).sum()
@@ -212,8 +214,7 @@ def _luma(image: np.ndarray) -> np.ndarray:
 
 def test_held_media_cast_a_shadow_just_past_their_outline():
     """Behind a held print or device, the pixels 1-2 px outside its outline are darker than
-    those 5-7 px out: the ratio of mean luma over 69 spoofs measured 0.88, and 0.99 with the
-    shadows switched off."""
+    those 5-7 px out (mean luma lower by more than 4 %): the medium casts a shadow."""
     near, far = [], []
     for index in range(120):
         scene = build_composition(index, seed=3, size=SIZE)
@@ -234,9 +235,9 @@ def test_held_media_cast_a_shadow_just_past_their_outline():
 
 
 def test_face_size_and_position_are_no_cue(samples):
-    """Median face widths of live and spoof images agree within 8 % (measured 0.1 % on seed 0,
-    5 % on seed 1). Boxes of tilted printed faces once came from the box's corners, which
-    made spoof faces measure 13-16 % wider."""
+    """Median face widths of live and spoof images agree within 8 %, their centres within 6 %
+    of the image, and spoof widths spread around the live median: a model cannot tell live
+    from spoof by the face's size or place."""
     def centre_and_width(group):
         boxes = np.array([s.face_box for s in group])
         return boxes[:, 0] + boxes[:, 2] / 2, boxes[:, 2]
@@ -264,9 +265,9 @@ def _cross_validated(features: list[np.ndarray], samples) -> tuple[float, float]
 
 @pytest.mark.slow
 def test_colour_statistics_do_not_separate_live_from_spoof(samples):
-    """Per-channel mean, std and 8-bin histograms (bins of 32 levels): measured 0.65 accuracy
-    (the majority class is 0.62) and 0.58 balanced accuracy on 800 samples; 0.58-0.61 and
-    0.54-0.58 on 240 samples of seeds 0-1. The bounds leave room for 240 samples' variance."""
+    """Per-channel mean, std and 8-bin histograms (bins of 32 levels): a cross-validated
+    logistic regression on them stays under the bounds, so colour alone is no shortcut. The
+    bounds leave room for the variance of 240 samples."""
     features = []
     for s in samples:
         pixels = s.image.reshape(-1, 3)
@@ -279,11 +280,9 @@ def test_colour_statistics_do_not_separate_live_from_spoof(samples):
 @pytest.mark.slow
 def test_straight_edges_do_not_separate_live_from_spoof(samples):
     """Number and total length of straight lines (Canny + probabilistic Hough) and the
-    gradient-orientation histogram: measured 0.79 accuracy, 0.77 balanced on 800 samples;
-    0.79-0.83 and 0.77-0.82 on 240 samples of seeds 0-1. A held photo's outline, margin and
-    shadow are themselves evidence, so straight lines are a cue, but a weak one: the default
-    CNN, which has to tell them from the frames, doors and monitors behind live people, makes
-    a sixth to a quarter as many errors (accuracy 0.952-0.961, README)."""
+    gradient-orientation histogram. A held photo's outline, margin and shadow are themselves
+    evidence, so straight lines may be a cue, but only a weak one (live scenes hold frames,
+    doors and monitors too): a cross-validated logistic regression stays under the bounds."""
     import cv2
 
     features = []
@@ -415,7 +414,9 @@ def test_explained_grid_shows_the_models_maps(tmp_path) -> None:
     x, geometry = model.preprocess(sample.image)
     expected = create_explainer("gradcam", model).explain(x[None], target="spoof")
     heat = geometry.to_image(expected)[0].numpy()
-    assert np.array_equal(panel, overlay(sample.image, heat))
+    # two runs of the explainer: 8-bit pixels that may round a last bit apart, no more
+    difference = panel.astype(int) - overlay(sample.image, heat).astype(int)
+    assert np.abs(difference).max() <= 1
     save_model(model, tmp_path / "cnn.safetensors")
     code = main(["synth-grid", "--out", str(tmp_path / "grid.png"), "--size", "64",
                  "--per-attack", "1", "--model", str(tmp_path / "cnn.safetensors")])
@@ -428,9 +429,8 @@ def test_explained_grid_shows_the_models_maps(tmp_path) -> None:
 
 
 def test_generated_layout_loads_as_a_benchmark_dataset(tmp_path):
-    datasets = pytest.importorskip("xfas.data.datasets.benchmark")
     out = generate_synthspoof(tmp_path / "ds", 20, seed=0, progress=False)
-    bench = datasets.BenchmarkDataset(out, image_size=None)
+    bench = BenchmarkDataset(out, image_size=None)
     manifest = json.loads((out / "manifest.json").read_text())["images"]
     assert len(bench) == 20
     for k in range(len(bench)):

@@ -10,10 +10,10 @@ does blurring the evidence or the face turn its spoof verdicts (``evidence_relia
 >>> render_report("runs/bench")
 """
 
+from xfas.benchmark.config import BenchmarkConfig
 from xfas.benchmark.reliance import RelianceResult, evidence_reliance
 from xfas.benchmark.report import render_comparison, render_report
-from xfas.benchmark.runner import (BenchmarkConfig, BenchmarkRun, resolve_methods,
-                                   run_benchmark)
+from xfas.benchmark.runner import BenchmarkRun, resolve_methods, run_benchmark
 from xfas.benchmark.store import RunStore
 from xfas.benchmark.tables import markdown_table, summarize, write_tables
 

@@ -52,7 +52,7 @@ class RelianceResult:
     effects: tuple[RegionEffect, ...]
 
     def to_json(self) -> dict:
-        """The result as JSON-ready dicts (what ``xfas reliance --out`` writes)."""
+        """The result as JSON-ready dicts (what ``xfas benchmark reliance --out`` writes)."""
         return {"images": self.images, "spoof_probability": self.spoof_probability,
                 "threshold": self.threshold, "effects": [asdict(e) for e in self.effects]}
 

@@ -85,7 +85,8 @@ def table_one(results: Mapping[str, Any]) -> str:
         values = [row[c] for row in rows if row[c] is not None]
         best.append(None if not values else (min(values) if column == "deletion AUC"
                                               else max(values)))
-    cells = [[method] + [format_value(v) for v in row] for method, row in zip(results["methods"], rows)]
+    cells = [[method] + [format_value(v) for v in row]
+             for method, row in zip(results["methods"], rows)]
     classes = [[""] + ["best" if v is not None and v == best[c] else ""
                        for c, v in enumerate(row)] for row in rows]
     headers = ["method"] + [c.replace("deletion AUC", "deletion AUC ↓")

@@ -20,73 +20,24 @@ from __future__ import annotations
 import hashlib
 import platform
 import warnings
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 
 from xfas import __version__
+from xfas.benchmark.config import ALL, BenchmarkConfig
 from xfas.benchmark.figures import write_grid_inputs, write_map
 from xfas.benchmark.parallel import Executor
-from xfas.benchmark.scan import AUTO, scan_benchmark
+from xfas.benchmark.scan import scan_benchmark
 from xfas.benchmark.scoring import (CALIBRATE, SPED, SPED_MATCHED, Unit, UnitImage, WorkerSpec,
                                     compute_calibration, compute_unit, context, method_groups)
 from xfas.benchmark.store import DB_NAME, ImageRecord, RunStore
 from xfas.benchmark.tables import markdown_table, write_tables
 from xfas.errors import XfasError
 from xfas.progress import progress_bar
-
-ALL = "all"
-
-
-@dataclass(frozen=True)
-class BenchmarkConfig:
-    """What a run computes. Everything here except ``device``, ``assets`` and ``progress``
-    is part of the stored configuration a resumed run must match.
-
-    Args:
-        data: folder in the benchmark layout (``images/``, ``masks/<evidence>/``, manifest).
-        model: a checkpoint, a training run folder or ``minifasnet-v2`` / ``minifasnet-v1se``.
-        concepts: a SPED concept bank; adds ``sped`` and ``sped-matched`` to "all".
-        methods: "all", a comma-separated string or a list of explainer names.
-        split: the split scored ("auto": "test" when the manifest has splits, else all
-            images; "all" or None: all images).
-        calibration_split: where SPED's concept-to-evidence assignment is made.
-        calibration_fraction: without splits, the seeded share set aside for calibration.
-        limit: at most this many scored (and calibration) images.
-        seed: every random choice (tie-breaking, explainers, splits).
-        fraction: share of top pixels binarised for IoU / nIoU (the benchmark's 30 %).
-        faithfulness: compute deletion / insertion AUC; ``steps`` of their curves.
-        batch_size: explainers' batch (images, or perturbed inputs per forward pass).
-        unit_size: images per work unit (what a resumed run may recompute).
-        layer: target layer of layer methods (None: the model's default).
-        method_options: {method: {option: value}} passed to that explainer.
-        grid_images: images kept for the report's grid.
-    """
-
-    data: str
-    model: str
-    concepts: str | None = None
-    methods: str | Sequence[str] = ALL
-    split: str | None = AUTO
-    calibration_split: str = "val"
-    calibration_fraction: float = 0.2
-    limit: int | None = None
-    seed: int = 0
-    fraction: float = 0.3
-    faithfulness: bool = True
-    steps: int = 32
-    batch_size: int = 64
-    unit_size: int = 16
-    layer: str | None = None
-    method_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    grid_images: int = 8
-    grid_side: int = 128
-    device: str = "cpu"
-    assets: str | None = None
-
 
 @dataclass
 class BenchmarkRun:
@@ -222,12 +173,10 @@ def run_benchmark(config: BenchmarkConfig, out: str | Path, resume: bool = False
                             f"with the same options or another --out "
                             f"({_config_difference(info['config'], wanted)})")
         # workers elsewhere (a pool, Dask) get absolute paths
-        spec = WorkerSpec(model=wanted["model"], fingerprint=fingerprint, device=config.device,
-                          assets=config.assets, concepts=wanted.get("concepts"),
-                          layer=config.layer, seed=config.seed, fraction=config.fraction,
-                          faithfulness=config.faithfulness, steps=config.steps,
-                          batch_size=config.batch_size, method_options=wanted["method_options"],
-                          grid_side=config.grid_side)
+        spec = WorkerSpec(config=replace(config, data=wanted["data"], model=wanted["model"],
+                                         concepts=wanted.get("concepts"),
+                                         method_options=wanted["method_options"]),
+                          fingerprint=fingerprint)
         context(spec, model)  # this process reuses the model just loaded
         if not store.has_images():
             _scan(config, wanted["data"], model, methods, store, out, progress)
@@ -270,7 +219,7 @@ def _compute(todo: Sequence[Unit], total: int, spec: WorkerSpec, store: RunStore
                     on_unit(computed)
         except KeyboardInterrupt:
             raise KeyboardInterrupt(
-                f"{computed} unit(s) saved in {out}; continue with `xfas benchmark --out {out} "
+                f"{computed} unit(s) saved in {out}; continue with `xfas benchmark run --out {out} "
                 "--resume` and the same options") from None
     return computed
 

@@ -20,6 +20,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
+from xfas.benchmark.config import BenchmarkConfig
 from xfas.benchmark.figures import map_thumbnail
 from xfas.benchmark.metrics import curve_auc, iou, niou, perturbation_curves, pointing_game
 from xfas.benchmark.store import IMAGE_EVIDENCE, Row
@@ -59,23 +60,14 @@ class Unit:
 
 @dataclass(frozen=True)
 class WorkerSpec:
-    """Everything a worker needs besides the unit; picklable, sent once per task."""
+    """Everything a worker needs besides the unit; picklable, sent once per task: the run's
+    configuration (paths made absolute, options resolved), the model's fingerprint, the SPED
+    assignment, the images the report's grid shows, and whether to use one torch thread."""
 
-    model: str
+    config: BenchmarkConfig
     fingerprint: str
-    device: str = "cpu"
-    assets: str | None = None
-    concepts: str | None = None
-    layer: str | None = None
-    seed: int = 0
-    fraction: float = 0.3
-    faithfulness: bool = True
-    steps: int = 32
-    batch_size: int = 64
-    method_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     assignment: Mapping[str, int] = field(default_factory=dict)  # evidence -> SPED concept
-    grid: frozenset[str] = frozenset()  # images whose maps the report's grid shows
-    grid_side: int = 128
+    grid: frozenset[str] = frozenset()
     single_thread: bool = False  # pool and Dask workers: one torch thread each
 
 
@@ -107,19 +99,22 @@ class WorkerContext:
 
         if spec.single_thread:
             torch.set_num_threads(1)
-        self.model = model if model is not None else load_model(spec.model, device=spec.device,
-                                                                assets=spec.assets)
+        config = spec.config
+        self.model = model if model is not None else load_model(
+            config.model, device=config.device, assets=config.assets)
         found = self.model.fingerprint()
         if found != spec.fingerprint:
-            raise XfasError(f"model {spec.model!r}: fingerprint {found} differs from the run's "
-                            f"{spec.fingerprint}; the weights changed since the run started")
+            raise XfasError(f"model {config.model!r}: fingerprint {found} differs from the "
+                            f"run's {spec.fingerprint}; the weights changed since the run "
+                            "started")
         self.spec = spec
         self._explainers: dict[str, Any] = {}
 
     def explainer(self, name: str, spec: WorkerSpec) -> Any:
         """The explainer ``name`` with the run's settings (cached)."""
-        options = dict(spec.method_options.get(name, {}))
-        key = json.dumps([name, spec.layer, spec.seed, spec.batch_size, options],
+        config = spec.config
+        options = dict(config.method_options.get(name, {}))
+        key = json.dumps([name, config.layer, config.seed, config.batch_size, options],
                          sort_keys=True, default=str)
         if key not in self._explainers:
             self._explainers[key] = make_explainer(name, self.model, spec)
@@ -132,7 +127,8 @@ _CONTEXT: list[tuple[tuple, WorkerContext]] = []
 def context(spec: WorkerSpec, model: torch.nn.Module | None = None) -> WorkerContext:
     """This process's context for ``spec``'s model (one at a time); ``model``, when given,
     is used instead of loading it again."""
-    key = (spec.model, spec.fingerprint, spec.device, spec.assets, spec.concepts,
+    config = spec.config
+    key = (config.model, spec.fingerprint, config.device, config.assets, config.concepts,
            spec.single_thread)
     if not _CONTEXT or _CONTEXT[0][0] != key or (model is not None
                                                    and _CONTEXT[0][1].model is not model):
@@ -145,17 +141,18 @@ def make_explainer(name: str, model: torch.nn.Module, spec: WorkerSpec) -> Any:
     the concept bank."""
     from xfas.explain import create_explainer
 
-    options = dict(spec.method_options.get(name, {}))
+    config = spec.config
+    options = dict(config.method_options.get(name, {}))
     if name in (SPED, SPED_MATCHED):
-        if spec.concepts is None:
+        if config.concepts is None:
             raise XfasError(f"method {name!r}: needs a concept bank (--concepts)")
-        sped_options = {"progress": False, **spec.method_options.get(SPED, {})}
-        return create_explainer(SPED, model, seed=spec.seed,  # the bank knows its layer
-                                batch_size=spec.batch_size, concepts=spec.concepts,
+        sped_options = {"progress": False, **config.method_options.get(SPED, {})}
+        return create_explainer(SPED, model, seed=config.seed,  # the bank knows its layer
+                                batch_size=config.batch_size, concepts=config.concepts,
                                 **sped_options)
     options.setdefault("progress", False)
-    return create_explainer(name, model, layer=spec.layer, seed=spec.seed,
-                            batch_size=spec.batch_size, **options)
+    return create_explainer(name, model, layer=config.layer, seed=config.seed,
+                            batch_size=config.batch_size, **options)
 
 
 def shares_cam_pass(name: str, explainer: Any, spec: WorkerSpec) -> bool:
@@ -163,7 +160,7 @@ def shares_cam_pass(name: str, explainer: Any, spec: WorkerSpec) -> bool:
     gradient CAM without options of its own."""
     from xfas.explain import GradientCAM
 
-    return not spec.method_options.get(name) and isinstance(explainer, GradientCAM)
+    return not spec.config.method_options.get(name) and isinstance(explainer, GradientCAM)
 
 
 def method_groups(methods: Sequence[str], model: torch.nn.Module,
@@ -209,8 +206,9 @@ def _explain(ctx: WorkerContext, spec: WorkerSpec, methods: Sequence[str],
             and shares_cam_pass(m, ctx.explainer(m, spec), spec)]
     maps: dict[str, torch.Tensor] = {}
     if cams:
-        maps.update(explain_many(ctx.model, batch, cams, target="spoof", layer=spec.layer,
-                                 seed=spec.seed, batch_size=spec.batch_size))
+        config = spec.config
+        maps.update(explain_many(ctx.model, batch, cams, target="spoof", layer=config.layer,
+                                 seed=config.seed, batch_size=config.batch_size))
     if SPED in methods or SPED_MATCHED in methods:
         explanation = ctx.explainer(SPED, spec).explain_concepts(batch)
         maps[SPED] = explanation.combined
@@ -235,12 +233,13 @@ def faithfulness_rows(model: Any, batch: torch.Tensor, maps: torch.Tensor,
     def score(x: torch.Tensor) -> torch.Tensor:
         return model.spoof_probability(model(x))
 
+    config = spec.config
     rows: list[Row] = []
     for metric, mode, baseline in (("deletion_auc", "deletion", DELETION_BASELINE),
                                    ("insertion_auc", "insertion", INSERTION_BASELINE)):
         fractions, curves = perturbation_curves(score, batch, maps.to(batch.device), mode,
-                                                spec.steps, baseline, spec.batch_size,
-                                                spec.seed, progress=False)
+                                                config.steps, baseline, config.batch_size,
+                                                config.seed, progress=False)
         aucs = np.atleast_1d(curve_auc(fractions, curves))
         rows += [(name, method, IMAGE_EVIDENCE, metric, float(v)) for name, v in zip(names, aucs)]
     return rows
@@ -248,6 +247,7 @@ def faithfulness_rows(model: Any, batch: torch.Tensor, maps: torch.Tensor,
 
 def compute_unit(spec: WorkerSpec, unit: Unit) -> UnitResult:
     """Scores of every image x method of ``unit`` (see the module docstring)."""
+    config = spec.config
     ctx = context(spec)
     batch, loaded = _load(ctx.model, unit.images)
     maps = _explain(ctx, spec, unit.methods, batch)
@@ -263,16 +263,16 @@ def compute_unit(spec: WorkerSpec, unit: Unit) -> UnitResult:
                         continue
                     full = image.geometry.to_image(maps[method][index, spec.assignment[evidence]])
                     rows += localisation_rows(name, method, evidence, mask, full,
-                                              spec.fraction, spec.seed)
+                                              config.fraction, config.seed)
                     shown = full if shown is None else shown
             else:
                 shown = image.geometry.to_image(maps[method][index])
                 for evidence, mask in image.masks.items():
                     rows += localisation_rows(name, method, evidence, mask, shown,
-                                              spec.fraction, spec.seed)
+                                              config.fraction, config.seed)
             if name in spec.grid and shown is not None:
-                grid[(name, method)] = map_thumbnail(shown.numpy(), spec.grid_side)
-    if spec.faithfulness:
+                grid[(name, method)] = map_thumbnail(shown.numpy(), config.grid_side)
+    if config.faithfulness:
         names = [image.item.name for image in loaded]
         for method in unit.methods:
             if method != SPED_MATCHED:
@@ -287,11 +287,12 @@ def compute_calibration(spec: WorkerSpec, unit: Unit) -> CalibrationResult:
     batch, loaded = _load(ctx.model, unit.images)
     explanation = ctx.explainer(SPED, spec).explain_concepts(batch)
     concept_maps = explanation.maps.detach().float().cpu()
+    fraction, seed = spec.config.fraction, spec.config.seed
     rows = []
     for index, image in enumerate(loaded):
         full = image.geometry.to_image(concept_maps[index])  # (K, H, W)
         for evidence, mask in image.masks.items():
             for concept in range(full.shape[0]):
                 rows.append((image.item.name, evidence, concept,
-                             iou(mask, full[concept], spec.fraction, spec.seed)))
+                             iou(mask, full[concept], fraction, seed)))
     return CalibrationResult(rows, list(explanation.names))

@@ -1,99 +1,58 @@
-"""``xfas benchmark`` (run, resume or re-tabulate the X-FAS benchmark) and ``xfas report``
-(the HTML report of a run, or the comparison of two runs). Thin wrappers over
-``xfas.benchmark``."""
+"""``xfas benchmark run|report|reliance``: run, resume or re-tabulate the X-FAS benchmark,
+render a run (or the comparison of two) as HTML, and check whether a model's verdicts rest on
+the evidence. ``xfas benchmark --out RUN ...`` (no command name) still runs, and
+``xfas report`` and ``xfas reliance`` are the hidden old names of the last two."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import fields
 from pathlib import Path
-from typing import Any
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
-from xfas.cli.app import app
+from xfas.cli.app import INTERRUPTED, app, run_by_default
+from xfas.cli.options import (AssetsOption, BatchSizeOption, ConceptBankOption,
+                              EvidenceDataOption, LayerOption, LimitOption, MethodsOption,
+                              ModelOption, ProgressOption, SeedOption, SplitOption,
+                              ThresholdOption)
+from xfas.cli.parsing import check_choice
 from xfas.errors import XfasError
 
-
-def parse_options(settings: list[str]) -> dict[str, dict[str, Any]]:
-    """['rise.n_masks=500', 'lime.segmentation=grid'] -> {'rise': {'n_masks': 500}, ...};
-    values are read as JSON when they parse (numbers, true/false), else kept as text."""
-    options: dict[str, dict[str, Any]] = {}
-    for setting in settings:
-        key, sep, text = setting.partition("=")
-        method, dot, option = key.partition(".")
-        if not sep or not dot or not method or not option:
-            raise XfasError(f"--set {setting!r}: expected METHOD.OPTION=VALUE, e.g. "
-                            "rise.n_masks=500")
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            value = text
-        options.setdefault(method.strip(), {})[option.strip()] = value
-    return options
+benchmark_app = typer.Typer(
+    help="The X-FAS benchmark: run it, render a run as HTML, check a model's reliance on the "
+         "evidence.\n\n`xfas benchmark --out RUN` with the options below (no command name) runs "
+         "the benchmark as `xfas benchmark run` does; see `xfas benchmark run --help`.",
+    subcommand_metavar="[COMMAND [ARGS]...]")
+app.add_typer(benchmark_app, name="benchmark")
 
 
-def build_config(out: Path, resume: bool, given: dict[str, Any]):
-    """The run's configuration: the stored one (with --resume) updated by the options given,
-    or a new one from the options (then --data and --model are required)."""
-    from xfas.benchmark import BenchmarkConfig
-    from xfas.benchmark.store import DB_NAME, RunStore
-
-    given = {k: v for k, v in given.items() if v is not None}
-    names = {f.name for f in fields(BenchmarkConfig)}
-    if resume:
-        if not (out / DB_NAME).is_file():
-            raise XfasError(f"--resume: no run in {out} (no {DB_NAME})")
-        with RunStore(out / DB_NAME, create=False) as store:
-            stored = (store.run_info() or {}).get("config", {})
-        base = {k: v for k, v in stored.items() if k in names}
-        return BenchmarkConfig(**{**base, **given})
-    missing = [f"--{k}" for k in ("data", "model") if k not in given]
-    if missing:
-        raise XfasError(f"{' and '.join(missing)}: required for a new run (or pass --resume "
-                        f"to continue the run in {out})")
-    return BenchmarkConfig(**given)
-
-
-@app.command("benchmark")
-def benchmark_command(
+@benchmark_app.command("run")
+def run_command(
     out: Path = typer.Option(..., "--out", "-o",
                              help="Run folder: results.sqlite, tables, figures/ (the report)."),
-    data: Path | None = typer.Option(
-        None, "--data", "-d", help="Benchmark folder: images/, masks/<evidence>/, optional "
-                                   "manifest.json (what `xfas synth` writes)."),
-    model: str | None = typer.Option(
-        None, "--model", "-m", help="A checkpoint or run folder from `xfas train`, or "
-                                    "'minifasnet-v2' / 'minifasnet-v1se'."),
-    concepts: Path | None = typer.Option(
-        None, "--concepts", help="A SPED concept bank (`xfas discover`); adds the methods "
-                                 "sped (one map) and sped-matched (the concept assigned to "
-                                 "each evidence type)."),
-    methods: str | None = typer.Option(
-        None, "--methods", help="'all' (default: every explainer, plus SPED with --concepts) "
-                                "or a comma-separated list."),
-    split: str | None = typer.Option(
-        None, "--split", help="Split scored: 'auto' (default: test when the manifest has "
-                              "splits, else every image), 'all', train, val or test."),
+    data: EvidenceDataOption = None,
+    model: ModelOption = None,
+    concepts: ConceptBankOption = None,
+    methods: MethodsOption = None,
+    split: SplitOption = None,
     calibration_split: str | None = typer.Option(
         None, "--calibration-split", help="Split on which SPED's concepts are assigned to "
                                           "evidence types (default val; never scored). "
                                           "Without splits, a seeded 20 % is set aside."),
-    limit: int | None = typer.Option(None, "--limit", help="At most N images (quick runs)."),
-    seed: int | None = typer.Option(None, "--seed", help="Seed of every random choice (0)."),
+    limit: LimitOption = None,
+    seed: SeedOption = None,
     faithfulness: bool | None = typer.Option(
         None, "--faithfulness/--no-faithfulness",
         help="Deletion / insertion AUC of the spoof score per image and method (default on)."),
     steps: int | None = typer.Option(
         None, "--steps", help="Steps of the deletion / insertion curves (default 32)."),
-    batch_size: int | None = typer.Option(
-        None, "--batch-size", help="Explainers' batch: images or perturbed inputs per forward "
-                                   "pass (default 64)."),
+    batch_size: BatchSizeOption = None,
     unit_size: int | None = typer.Option(
         None, "--unit-size", help="Images per work unit, the most a resumed run recomputes "
                                   "(default 16)."),
-    layer: str | None = typer.Option(
-        None, "--layer", help="Target layer of the layer methods (default: the model's)."),
+    layer: LayerOption = None,
     settings: list[str] = typer.Option(
         [], "--set", help="An explainer option, METHOD.OPTION=VALUE (repeatable), e.g. "
                           "rise.n_masks=500. The defaults are the benchmark's."),
@@ -105,50 +64,60 @@ def benchmark_command(
         False, "--resume", help="Continue the run in --out with its stored configuration "
                                 "(options given must match it)."),
     device: str = typer.Option("cpu", "--device", help="Torch device, e.g. cpu or cuda."),
-    assets: Path | None = typer.Option(
-        None, "--assets", help="Folder with models/, detector/ (default: $XFAS_ASSETS)."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    assets: AssetsOption = None,
+    progress: ProgressOption = True,
 ) -> None:
-    """Run the X-FAS benchmark: every explainer (and SPED) on the spoof images of --data,
-    scored against their evidence masks.
+    """Run the X-FAS benchmark: explainers scored against the evidence masks of --data.
 
-    Per image and evidence type: IoU and nIoU of the map's top 30 % pixels and the pointing
-    game; per image and method: deletion and insertion AUC (faithfulness). Writes into OUT:
-    results.sqlite (every score; an interrupted run resumes with --resume and loses nothing),
-    table.md, table.csv, results.json (Table I) and scores.csv (per image). Rerunning a
-    finished run recomputes nothing. Render the report with `xfas report OUT`.
+    By default every explainer explains the spoof images of --data. Per image and evidence
+    type: IoU and nIoU of the map's top 30 % pixels and the pointing game; per image and
+    method: deletion and insertion AUC (faithfulness). --concepts adds SPED as the methods
+    sped (one map) and sped-matched (the concept assigned to each evidence type). --methods
+    defaults to all, --split to auto (test when the manifest has splits, else every image),
+    --seed to 0, --batch-size to 64.
+
+    Writes into OUT: results.sqlite (every score; an interrupted run resumes with --resume and
+    loses nothing), table.md, table.csv, results.json (Table I) and scores.csv (per image).
+    Rerunning a finished run recomputes nothing. Render the report with `xfas benchmark
+    report OUT`.
     """
     from xfas.benchmark import run_benchmark
     from xfas.benchmark.runner import print_summary
+    from xfas.benchmark.settings import config_for_run, parse_method_options
 
-    given = {"data": None if data is None else str(data), "model": model,
-             "concepts": None if concepts is None else str(concepts), "methods": methods,
+    given = {"data": data, "model": model, "concepts": concepts, "methods": methods,
              "split": split, "calibration_split": calibration_split, "limit": limit,
              "seed": seed, "faithfulness": faithfulness, "steps": steps,
              "batch_size": batch_size, "unit_size": unit_size, "layer": layer,
-             "method_options": parse_options(settings) or None, "device": device,
-             "assets": None if assets is None else str(assets)}
-    config = build_config(out, resume, given)
+             "method_options": parse_method_options(settings) or None, "device": device,
+             "assets": assets}
+    config = config_for_run(out, resume=resume, given=given)
     try:
         run = run_benchmark(config, out, resume=resume, workers=workers, dask=dask,
                             progress=progress)
     except KeyboardInterrupt as stop:  # typer would turn it into a silent exit
         typer.echo(f"interrupted: {stop}", err=True)
-        raise typer.Exit(130) from None
+        raise typer.Exit(INTERRUPTED) from None
     typer.echo(print_summary(run))
 
 
-@app.command("report")
+run_by_default(benchmark_app, run_command)
+
+
+@benchmark_app.command("report")
 def report_command(
     runs: list[Path] = typer.Argument(..., help="A run folder, or two to compare (A B)."),
     out: Path | None = typer.Option(
         None, "--out", "-o", help="HTML file (default RUN/report.html, or "
                                   "RUN_A/compare_<B>.html for two runs)."),
 ) -> None:
-    """Render a benchmark run as one self-contained HTML file: Table I, bar charts with
-    bootstrap 95 % intervals, a grid of images x methods with the evidence outlined, SPED's
-    concepts and assignment, the problems found and the configuration. With two runs, one
-    comparison report (both tables and the differences B - A)."""
+    """Render a benchmark run as one self-contained HTML file, or compare two runs.
+
+    The report holds Table I, bar charts with bootstrap 95 % intervals, a grid of images x
+    methods with the evidence outlined, SPED's concepts and assignment, the problems found and
+    the configuration. With two runs, one comparison report (both tables and the differences
+    B - A).
+    """
     from xfas.benchmark import render_comparison, render_report
 
     if len(runs) == 1:
@@ -156,6 +125,46 @@ def report_command(
     elif len(runs) == 2:
         path = render_comparison(runs[0], runs[1], out)
     else:
-        raise XfasError(f"xfas report: expected one run folder or two to compare, got "
-                        f"{len(runs)}")
+        raise XfasError(f"RUNS: expected one run folder, or two to compare; got {len(runs)}")
     typer.echo(str(path))
+
+
+@benchmark_app.command("reliance")
+def reliance_command(
+    model: ModelOption,
+    data: EvidenceDataOption,
+    split: SplitOption = "test",
+    limit: LimitOption = None,
+    threshold: ThresholdOption = 0.5,
+    seed: SeedOption = 0,
+    out: Path | None = typer.Option(None, "--out", help="JSON file for the result."),
+) -> None:
+    """Does a model's spoof verdict rest on the evidence or on the face?
+
+    Blurs the evidence, the face (minus evidence) and a control box (placed with --seed) of
+    each spoof image in turn; prints the mean spoof probability after each and the share of
+    verdicts flipped. --limit takes the first N spoof images.
+    """
+    from xfas.benchmark.reliance import evidence_reliance
+    from xfas.models import load_model
+
+    check_choice("--split", split, ("train", "val", "test", "all"))
+    result = evidence_reliance(load_model(model), data, split=None if split == "all" else split,
+                               threshold=threshold, seed=seed, limit=limit)
+    table = Table("blurred", "images", "area", "spoof probability", "flipped to live",
+                  title=f"{model} on {result.images} spoof images of {data} ({split}); "
+                        f"untouched spoof probability {result.spoof_probability:.3f}")
+    for effect in result.effects:
+        table.add_row(effect.region, str(effect.images), f"{effect.area:.3f}",
+                      f"{effect.spoof_probability:.3f}", f"{effect.flipped:.3f}")
+    Console().print(table)
+    if out is not None:
+        try:
+            out.write_text(json.dumps(result.to_json(), indent=1))
+        except OSError as error:
+            raise XfasError(f"--out {out}: cannot write the result ({error.strerror})") from error
+        typer.echo(f"written {out}")
+
+
+app.command("report", hidden=True)(report_command)
+app.command("reliance", hidden=True)(reliance_command)

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from xfas.cli.app import app
-from xfas.cli.options import AssetsOption
+from xfas.cli.options import AssetsOption, EpochsOption, SeedOption
 
 if TYPE_CHECKING:
     from xfas.workflows.demo import DemoResult
@@ -48,17 +48,23 @@ def summary_table(result: "DemoResult") -> Table:
 def demo_command(
     out: Path = typer.Option(Path("runs/demo"), "--out", help="Folder for everything the "
                              "demo writes (reused: finished stages are skipped)."),
-    images: int = typer.Option(2000, min=100, help="SynthSpoof images to generate."),
-    epochs: int = typer.Option(15, min=1, help="Training epochs of cnn-cbam."),
-    concepts: int = typer.Option(8, min=2, help="SPED concepts to discover."),
-    sped_images: int = typer.Option(200, min=4, help="Spoof images SPED discovers from."),
-    bench_images: int = typer.Option(16, min=1, help="Spoof test images the benchmark scores "
-                                     "(every method at its default settings)."),
-    seed: int = typer.Option(0, help="Seed of every stage."),
+    images: int = typer.Option(2000, "--images", min=100,
+                               help="SynthSpoof images to generate."),
+    epochs: EpochsOption = 15,
+    concepts: int = typer.Option(8, "--concepts", min=2, help="SPED concepts to discover."),
+    sped_images: int = typer.Option(200, "--sped-images", min=4,
+                                    help="Spoof images SPED discovers from."),
+    bench_images: int = typer.Option(16, "--bench-images", min=1,
+                                     help="Spoof test images the benchmark scores (every "
+                                          "method at its default settings)."),
+    seed: SeedOption = 0,
     assets: AssetsOption = None,
 ) -> None:
-    """Generate SynthSpoof, train cnn-cbam, discover SPED concepts, benchmark every explainer,
-    write the HTML report, and explain the real sample images with MiniFASNet."""
+    """The whole pipeline on SynthSpoof in one command.
+
+    Generates SynthSpoof, trains cnn-cbam, discovers SPED concepts, benchmarks every
+    explainer, writes the HTML report, and explains the real sample images with MiniFASNet.
+    """
     from xfas.workflows.demo import DemoSettings, run_demo
 
     settings = DemoSettings(out=out, images=images, epochs=epochs, concepts=concepts,

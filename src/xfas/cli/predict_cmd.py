@@ -8,16 +8,13 @@ from pathlib import Path
 import typer
 
 from xfas.cli.app import app
-from xfas.cli.options import AssetsOption
+from xfas.cli.options import AssetsOption, ImagesArgument, PredictorOption
 
 
 @app.command("predict")
 def predict_command(
-    images: list[Path] = typer.Argument(..., help="Image files (JPEG, PNG, ...), one or more."),
-    model: str = typer.Option(
-        "minifasnet", "--model", "-m",
-        help="'minifasnet' (MiniFASNetV2 + V1SE fused, as Silent-Face), 'minifasnet-v2', "
-             "'minifasnet-v1se', or a checkpoint / run folder from `xfas train`."),
+    images: ImagesArgument,
+    model: PredictorOption = "minifasnet",
     weights: Path | None = typer.Option(
         None, "--weights",
         help="The .pth file for minifasnet-v2 or minifasnet-v1se (default: from --assets)."),

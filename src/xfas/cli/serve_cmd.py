@@ -7,24 +7,17 @@ from pathlib import Path
 import typer
 
 from xfas.cli.app import app
+from xfas.cli.options import AssetsOption, ConceptBankOption, PredictorOption, ThresholdOption
 from xfas.errors import XfasError
 
 
 @app.command("serve")
 def serve_command(
-    model: str = typer.Option(
-        "minifasnet", "--model", "-m",
-        help="'minifasnet' (MiniFASNetV2 + V1SE fused for the verdict, V2 explained), "
-             "'minifasnet-v2', 'minifasnet-v1se', or a checkpoint / run folder from "
-             "`xfas train`."),
-    concepts: Path | None = typer.Option(
-        None, "--concepts",
-        help="A SPED concept bank made on the explained model: spoof explanations then "
-             "list the activated concepts."),
+    model: PredictorOption = "minifasnet",
+    concepts: ConceptBankOption = None,
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", help="TCP port to listen on."),
-    threshold: float = typer.Option(
-        0.5, "--threshold", help="Spoof probability at or above which the verdict is spoof."),
+    threshold: ThresholdOption = 0.5,
     max_bytes: int = typer.Option(
         10_000_000, "--max-bytes", help="Largest upload in bytes (HTTP 413 above)."),
     max_pixels: int = typer.Option(
@@ -38,9 +31,7 @@ def serve_command(
         None, "--keep-uploads",
         help="Keep every uploaded image in this folder. Without it nothing a client sends "
              "is written to disk."),
-    assets: Path | None = typer.Option(
-        None, "--assets",
-        help="Folder with the Silent-Face models/ and detector/ (default: $XFAS_ASSETS)."),
+    assets: AssetsOption = None,
     rise_masks: int = typer.Option(
         500, "--rise-masks", help="RISE masks per explanation (fewer = faster, noisier)."),
     limit_concurrency: int = typer.Option(
@@ -53,6 +44,8 @@ def serve_command(
                                   help="uvicorn log level: critical, error, warning, info."),
 ) -> None:
     """Serve face anti-spoofing verdicts and explanations over HTTP.
+
+    With --concepts, spoof explanations list the activated concepts.
 
     POST /v1/predict and /v1/explain take an image (multipart field `file`, or raw bytes).
 

@@ -1,72 +1,71 @@
-"""``xfas synth``: write a SynthSpoof data set (spoof images with pixel-exact evidence masks)."""
+"""``xfas synth generate|grid``: SynthSpoof data sets (spoof images with pixel-exact evidence
+masks) and pictures of their samples. ``xfas synth --out DIR ...`` (no command name) still
+generates, and ``xfas synth-grid`` is the hidden old name of ``xfas synth grid``."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from xfas.cli.app import app
-from xfas.errors import XfasError
+from xfas.cli.app import app, run_by_default
+from xfas.cli.options import ModelOption, ProgressOption, SeedOption, SizeOption
+from xfas.cli.parsing import parse_mix
+
+synth_app = typer.Typer(
+    help="SynthSpoof, a data set with evidence masks: generate one, draw its samples.\n\n"
+         "`xfas synth --out DIR` with the options below (no command name) generates a data "
+         "set as `xfas synth generate` does.",
+    subcommand_metavar="[COMMAND [ARGS]...]")
+app.add_typer(synth_app, name="synth")
 
 
-def _mix(text: str | None) -> dict[str, float] | None:
-    """``live=0.4,print=0.2,cut=0.2,replay=0.2`` -> weights; XfasError naming --mix."""
-    if text is None:
-        return None
-    weights: dict[str, float] = {}
-    for part in text.split(","):
-        name, sep, value = part.partition("=")
-        try:
-            if not sep:
-                raise ValueError
-            weights[name.strip()] = float(value)
-        except ValueError:
-            raise XfasError(f"--mix {text!r}: expected attack=weight pairs separated by commas, "
-                            "e.g. live=0.4,print=0.2,cut=0.2,replay=0.2") from None
-    return weights
-
-
-@app.command("synth")
-def synth_command(
+@synth_app.command("generate")
+def generate_command(
     out: Path = typer.Option(..., "--out", help="Folder to write images/, masks/<evidence>/ "
                              "and manifest.json into (must be new or empty)."),
     n: int = typer.Option(1000, "--n", help="Number of images; image i does not depend on N."),
-    size: int = typer.Option(128, "--size", help="Image side in pixels (at least 32)."),
-    seed: int = typer.Option(0, "--seed", help="Data set seed: same seed, same bytes."),
-    faces: Optional[Path] = typer.Option(None, "--faces", help="Folder of your own live face "
-                                         "photos (face centred, about half the width) to print "
-                                         "and replay instead of drawn faces."),
-    mix: Optional[str] = typer.Option(None, "--mix", help="Attack weights, default "
-                                      "live=0.4,print=0.2,cut=0.2,replay=0.2."),
+    size: SizeOption = 128,
+    seed: SeedOption = 0,
+    faces: Path | None = typer.Option(None, "--faces", help="Folder of your own live face "
+                                      "photos (face centred, about half the width) to print "
+                                      "and replay instead of drawn faces."),
+    mix: str | None = typer.Option(None, "--mix", help="Attack weights, default "
+                                   "live=0.4,print=0.2,cut=0.2,replay=0.2."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the data set in a "
                                    "non-empty --out folder."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    progress: ProgressOption = True,
 ) -> None:
-    """Generate SynthSpoof: live faces and print / cut / replay attacks with evidence masks
-    (clutching_hand, cut_hole, ipad_border, photo_edge) and train/val/test splits, so training,
-    explaining and benchmarking run with no downloaded data set."""
+    """Generate SynthSpoof: live faces and print / cut / replay attacks with evidence masks.
+
+    The masks are clutching_hand, cut_hole, ipad_border and photo_edge; the manifest holds
+    train/val/test splits and face boxes, so training, explaining and benchmarking run with no
+    downloaded data set. The same seed gives the same bytes.
+    """
     from xfas.data.synth import generate_synthspoof
 
-    generate_synthspoof(out, n, size=size, seed=seed, faces=faces, progress=progress,
-                        overwrite=overwrite, mix=_mix(mix))
+    generate_synthspoof(out, n=n, size=size, seed=seed, faces=faces, progress=progress,
+                        overwrite=overwrite, mix=parse_mix(mix))
     typer.echo(f"wrote {n} images to {out} (manifest: {out / 'manifest.json'})")
 
 
-@app.command("synth-grid")
-def synth_grid_command(
+run_by_default(synth_app, generate_command)
+
+
+@synth_app.command("grid")
+def grid_command(
     out: Path = typer.Option(..., "--out", help="PNG file to write."),
-    seed: int = typer.Option(0, "--seed", help="Data set seed whose samples are shown."),
-    size: int = typer.Option(128, "--size", help="Image side in pixels (at least 32)."),
+    seed: SeedOption = 0,
+    size: SizeOption = 128,
     per_attack: int = typer.Option(4, "--per-attack", min=1, help="Samples per attack type."),
-    model: Optional[str] = typer.Option(None, "--model", help="A run folder or checkpoint: "
-                                        "show its heat maps with the evidence outlined "
-                                        "instead of the masks."),
+    model: ModelOption = None,
     method: str = typer.Option("gradcam", "--method", help="Explainer for --model."),
 ) -> None:
-    """Draw the first samples of each attack type of a SynthSpoof seed next to their evidence
-    masks, or next to a model's heat maps to see whether it looks at the evidence."""
+    """Draw the first samples of each attack type of a SynthSpoof seed.
+
+    Each sample stands next to its evidence masks, or, with --model, next to the model's heat
+    map with the evidence outlined, to see whether the model looks at the evidence.
+    """
     from xfas.models import load_model
     from xfas.plots import mask_panel, save_sample_grid
     from xfas.workflows.sample_grids import heat_map_panel
@@ -74,3 +73,6 @@ def synth_grid_command(
     panel = mask_panel if model is None else heat_map_panel(load_model(model), method)
     save_sample_grid(out, seed=seed, size=size, per_attack=per_attack, panel=panel)
     typer.echo(f"wrote {out}")
+
+
+app.command("synth-grid", hidden=True)(grid_command)

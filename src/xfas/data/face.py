@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 
 from xfas.assets import DETECTOR_MODEL, DETECTOR_PROTOTXT, find_asset
-from xfas.errors import AssetMissingError, XfasError
 from xfas.data.geometry import check_rgb_image
+from xfas.errors import AssetMissingError, XfasError
 
 FaceBox = tuple[int, int, int, int]  # (x, y, w, h)
 

@@ -8,7 +8,8 @@ all behind one verb, ``create_explainer(name, model).explain(images, target)``.
 from xfas.explain.base import Explainer, normalize_maps, resolve_target
 from xfas.explain.cam import GradientCAM
 from xfas.explain.regions import RegionAttribution
-from xfas.explain.registry import available_explainers, create_explainer, explain_many, register
+from xfas.explain.registry import (available_explainers, create_explainer, explain_many,
+                                   register, unregister)
 from xfas.explain.split import split_model
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "register",
     "resolve_target",
     "split_model",
+    "unregister",
 ]

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from xfas.errors import XfasError
-from xfas.explain.base import Explainer, Target, chunks, resolve_layer, resolve_target, LOGIT
+from xfas.explain.base import LOGIT, Explainer, Target, chunks, resolve_layer, resolve_target
 from xfas.explain.hooks import capture, layer_gradients
 
 

@@ -46,6 +46,11 @@ def register(name: str, factory: Factory, overwrite: bool = False) -> None:
     _REGISTRY[name] = factory
 
 
+def unregister(name: str) -> None:
+    """Remove the explainer ``name`` (a no-op when it is not registered)."""
+    _REGISTRY.pop(name, None)
+
+
 @functools.cache
 def _load_plugins() -> None:
     """Register the ``xfas.explainers`` entry points (once); one that fails to load is
@@ -89,8 +94,8 @@ def explain_many(model: nn.Module, images: torch.Tensor, methods: Sequence[str],
                  batch_size: int = 64, **options) -> dict[str, torch.Tensor]:
     """{name: maps (N, H, W)} for each method; the gradient CAMs (gradcam, gradcam++,
     xgradcam, hirescam, layercam, eigencam, eigengradcam, randomcam) share one forward and one
-    backward pass per batch, so five of them cost about one. Options go to every method that
-    is not a gradient CAM."""
+    backward pass per batch instead of one each (timings: benchmarks/results/explainers.md).
+    Options go to every method that is not a gradient CAM."""
     explainers = {name: create_explainer(name, model, layer, seed, batch_size,
                                          **({} if _is_cam(name) else options))
                   for name in methods}

@@ -28,7 +28,8 @@ def tensors_digest(tensors: dict[str, torch.Tensor]) -> str:
     return digest.hexdigest()
 
 
-def save_checkpoint(path: str | Path, state: dict[str, torch.Tensor], header: dict[str, Any]) -> Path:
+def save_checkpoint(path: str | Path, state: dict[str, torch.Tensor],
+                    header: dict[str, Any]) -> Path:
     """Write ``state`` with ``header`` (JSON-serialisable) atomically: a crash mid-write leaves
     the previous file intact."""
     path = Path(path)

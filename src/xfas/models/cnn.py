@@ -31,19 +31,16 @@ serve the explanations, whose question is *where* the evidence is:
 
 - the five convolutions after the last pooling are 1x1: they mix channels, not positions, so
   each cell of the last map describes only the window the layers up to ``pool3`` see
-  (``RECEPTIVE_FIELD`` = 26 px, centred on the cell). With 3x3 there, each cell saw all of the
-  input, and the flatten + dense head could read the evidence in whichever cells training
-  favoured: Grad-CAM of the trained cnn-cbam put 79 % of its mass on the right half of every
-  image, whatever the evidence; with 3x3 up to block5 (a 58-px window, which holds a whole
-  held photo) it sat mostly on the printed face, the one place where such a window sees the
-  photo's outline all around. They are ``PointwiseConv2d``, a matrix product, whose result,
-  unlike oneDNN's 1x1 kernel's, does not depend on the number of threads.
+  (``RECEPTIVE_FIELD`` = 26 px, centred on the cell). With wider kernels there every cell
+  sees most or all of the input, and the flatten + dense head can read the evidence in
+  whichever cells training favoured: a heat map then shows those cells, not where the
+  evidence is in the image.
+  They are ``PointwiseConv2d``, a matrix product, whose result, unlike oneDNN's 1x1 kernel's,
+  does not depend on the number of threads.
 - padding repeats the border pixels instead of adding zeros, so no cell can tell from the frame
   where in the image it is (zero padding lets it, and the dense head then reads position).
 
-Trained in batches of 16 they cost about a point and a half of test accuracy on 4,000
-SynthSpoof images (0.937-0.954 over four runs, against 0.947-0.958 with 3x3 and zero padding);
-batches of 4, the training default, win it back (0.961, 0.952, 0.952 over three seeds). The
+The runs behind these choices, and what they cost in accuracy, are in docs/experiments.md. The
 default target layer is ``features.attention``: the last spatial feature map, after attention
 where there is one.
 """

@@ -24,7 +24,7 @@ SINGLE = {"minifasnet-v2": "v2", "minifasnet-v1se": "v1se"}
 class Prediction:
     """The verdict on one image.
 
-    ``label`` is the README's rule: the arg-max of the fused softmax, "live" when that is the
+    ``label`` is Silent-Face's rule: the arg-max of the fused softmax, "live" when that is the
     live class. ``threshold`` is the cut on ``spoof_probability`` that binary metrics use; with
     three classes the two can differ when no class holds a majority.
     """

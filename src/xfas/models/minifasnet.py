@@ -117,7 +117,7 @@ class MiniFASNet(FASModel):
     # semantic layer that still has a spatial layout, the usual Grad-CAM choice. Unlike a
     # global-average-pooled head, the next layer (conv_6_dw, a learned 5x5 depth-wise
     # weighting) gives each position its own gradient, so CAMs there are not flat. conv_5 is
-    # also 5x5 (128 channels); on the sample attacks both give much the same Grad-CAM.
+    # also 5x5 (128 channels) and can be chosen as ``layer`` (compared in docs/experiments.md).
     default_layer: ClassVar[str] = "conv_6_sep"
     widths: ClassVar[dict] = _V2_WIDTHS
     squeeze_excite: ClassVar[bool] = False

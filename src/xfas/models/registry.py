@@ -53,7 +53,8 @@ def load_model(spec: str | Path, device: str | torch.device = "cpu",
     if not path.exists():
         if text in ARCHITECTURES:
             raise XfasError(f"model {text!r} is an architecture without trained weights: train "
-                            f"it with `xfas train --model {text} --data DIR --out RUN` and pass RUN")
+                            f"it with `xfas train --model {text} --data DIR --out RUN` and pass "
+                            "RUN")
         raise XfasError(f"model {text!r}: no such checkpoint or run folder; use a file from "
                         f"`xfas train` or one of {', '.join(PRETRAINED)}")
     tensors, header = read_checkpoint(path)
@@ -69,8 +70,8 @@ def load_model(spec: str | Path, device: str | torch.device = "cpu",
 
 def _check_shapes(path: Path, name: str, expected: dict[str, torch.Tensor],
                   found: dict[str, torch.Tensor]) -> None:
-    """One line naming the first tensor whose shape differs, e.g. a checkpoint of an earlier
-    xfas whose CNN had 3x3 convolutions where it now has 1x1 ones."""
+    """One line naming the first tensor whose shape differs, e.g. a checkpoint whose CNN has
+    3x3 convolutions where this one has 1x1."""
     for key, tensor in expected.items():
         if key in found and found[key].shape != tensor.shape:
             raise XfasError(f"{path}: weights do not fit this xfas's {name}: {key} has shape "

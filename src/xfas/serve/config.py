@@ -7,9 +7,9 @@ from pathlib import Path
 
 from xfas.errors import XfasError
 
-# Perturbation methods get fewer samples than their library defaults, so an explanation
-# answers in about a second on a CPU: RISE 500 masks (default 4000), LIME 300 samples
-# (default 1000), Kernel SHAP 512 coalitions (default 2048).
+# Perturbation methods get fewer samples than their library defaults, so that an explanation
+# answers within an HTTP request on a CPU (timing in docs/experiments.md): RISE 500 masks
+# (default 4000), LIME 300 samples (default 1000), Kernel SHAP 512 coalitions (default 2048).
 SERVICE_METHOD_OPTIONS: dict[str, dict] = {
     "rise": {"n_masks": 500},
     "lime": {"n_samples": 300},

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from xfas.data.geometry import CropGeometry
+from xfas.data.image_io import encode_png
 
 # Concept colours (matplotlib's tab10), one per concept index, so the page's bars and layers
 # match.
@@ -61,18 +62,15 @@ def evidence_box(display_map: np.ndarray, scale: float, image_size: tuple[int, i
 
 def heatmap_png(display_map: np.ndarray, hex_colour: str | None = None) -> str:
     """Base64 of an RGBA PNG: opacity MAX_ALPHA x value², rounded up (0 -> transparent, any
-    value > 0 -> visible; squared so weak evidence stays faint); the colour is ``hex_colour``, or the jet colour map of the value
-    when None."""
+    value > 0 -> visible; squared so weak evidence stays faint); the colour is ``hex_colour``,
+    or the jet colour map of the value when None."""
     values = np.clip(np.nan_to_num(display_map.astype(np.float32)), 0.0, 1.0)
     alpha = np.ceil(values ** 2 * MAX_ALPHA).astype(np.uint8)  # any evidence stays visible
     if hex_colour is None:
-        bgr = cv2.applyColorMap(np.rint(values * 255).astype(np.uint8), cv2.COLORMAP_JET)
+        rgb = cv2.applyColorMap(np.rint(values * 255).astype(np.uint8),
+                                cv2.COLORMAP_JET)[..., ::-1]
     else:
-        r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
-        bgr = np.empty((*values.shape, 3), dtype=np.uint8)
-        bgr[...] = (b, g, r)
-    ok, encoded = cv2.imencode(".png", np.dstack([bgr, alpha]))
-    if not ok:  # cv2 fails only on impossible shapes; a map of an image never is one
-        raise RuntimeError("PNG encoding of a heat map failed")
-    return base64.b64encode(encoded.tobytes()).decode("ascii")
+        rgb = np.empty((*values.shape, 3), dtype=np.uint8)
+        rgb[...] = tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return base64.b64encode(encode_png(np.dstack([rgb, alpha]))).decode("ascii")
 

@@ -173,7 +173,8 @@ class ConceptBank:
         tensors, head = read_checkpoint(path)
         if head.get("kind") != KIND:
             raise XfasError(f"{path}: not a concept bank (a checkpoint of kind "
-                            f"{head.get('kind', 'model')!r}); make one with `xfas discover`")
+                            f"{head.get('kind', 'model')!r}); make one with "
+                            "`xfas concepts discover`")
         stored = tensors.get("header_sha256")
         if stored is None or not torch.equal(stored, _header_digest(head)):
             raise XfasError(f"{path}: the bank's header does not match its recorded digest; "

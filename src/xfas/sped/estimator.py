@@ -51,7 +51,7 @@ from xfas.sped.semi_nmf import SemiNMF
 
 NMF_SETTINGS = ("init", "n_init", "max_iter", "tol", "eps", "inner_iter")
 # One fit, at most 200 iterations, relative tolerance 1e-4: scikit-learn's NMF defaults, which
-# CRAFT uses (the directions are then within a few degrees of a fully converged fit).
+# CRAFT uses (how close that comes to a fully converged fit: docs/experiments.md).
 CRAFT_NMF = {"n_init": 1, "max_iter": 200, "tol": 1e-4}
 
 
@@ -363,15 +363,17 @@ class SPED:
             for start in range(0, images.shape[0], self.batch_size):
                 batch = images[start:start + self.batch_size]
                 activations = _spatial(g(batch), self.layer)
-                parts.append(spatial_coefficients(self.nmf_, activations, self.transform_iter))
+                parts.append(spatial_coefficients(self.nmf_, _finite(activations),
+                                                  self.transform_iter))
                 rows = torch.arange(start, start + batch.shape[0], device=batch.device)
                 scores.append(probability(h(activations, None if exact else batch), rows))
         coefficients = torch.cat(parts)
         typical = torch.as_tensor(self.bank_.typical_activation, device=coefficients.device)
         activation = relative_activation(coefficients, typical).float()
         activated = activation >= self.activation_threshold
-        maps = concept_maps(coefficients, tuple(images.shape[-2:]), self.map_threshold,
-                            keep=activated)
+        maps = torch.nan_to_num(concept_maps(coefficients, tuple(images.shape[-2:]),
+                                             self.map_threshold, keep=activated),
+                                nan=0.0, posinf=0.0, neginf=0.0)
         importance = torch.as_tensor(self.bank_.importances, dtype=torch.float32,
                                      device=maps.device)
         return ConceptExplanation(maps=maps, activation=activation, activated=activated,
@@ -398,7 +400,7 @@ class SPED:
             raise XfasError(f"{source}: made on model {bank.model_name} (fingerprint "
                             f"{bank.model_fingerprint}), but this model is {model_name(model)} "
                             f"(fingerprint {fingerprint}); discover concepts for this model "
-                            "with `xfas discover`")
+                            "with `xfas concepts discover`")
         settings = dict(layer=bank.layer, n_concepts=bank.n_concepts, seed=bank.seed,
                         crop_fraction=bank.crop_fraction, crop_stride=bank.crop_stride,
                         n_designs=bank.n_designs, sampler=bank.sampler,
@@ -457,3 +459,9 @@ class _Clock:
         now = self._now()
         elapsed, self.last = now - self.last, now
         return elapsed
+
+
+def _finite(activations: torch.Tensor) -> torch.Tensor:
+    """Activations with NaN and infinite values (from NaN or huge input pixels) set to 0, so
+    such cells count as showing no concept instead of breaking the factorisation."""
+    return torch.nan_to_num(activations, nan=0.0, posinf=0.0, neginf=0.0)

@@ -1,9 +1,9 @@
 """SPED concepts as an explainer of the common API: ``create_explainer("sped", model,
 concepts=BANK)``. One map per image, the importance-weighted sum of the concepts activated in
 it (``ConceptExplanation.combined``); ``explain_concepts`` gives every concept's map (the
-benchmark's per-concept mode). The concepts come from ``xfas discover`` or ``SPED.fit``; they
-were ranked for the spoof decision, so the only target is "spoof". Importing ``xfas.sped``
-registers it under the name "sped"; the ``xfas.explainers`` entry point lets
+benchmark's per-concept mode). The concepts come from ``xfas concepts discover`` or
+``SPED.fit`` and were ranked for the spoof decision, so the only target is "spoof". Importing
+``xfas.sped`` registers it under the name "sped"; the ``xfas.explainers`` entry point lets
 ``create_explainer`` find it without that import."""
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def _concepts(model: nn.Module, concepts: Any, batch_size: int, progress: bool,
     settings = {"batch_size": batch_size, "progress": progress, **options}
     if concepts is None:
         raise XfasError("sped explainer: needs concepts=BANK (a concept bank file from "
-                        "`xfas discover`, a ConceptBank or a fitted SPED)")
+                        "`xfas concepts discover`, a ConceptBank or a fitted SPED)")
     if isinstance(concepts, SPED):
         concepts._check_fitted()
         if concepts.model is model and not options:

@@ -9,9 +9,9 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from xfas.data.collate import collate_items
-from xfas.training.fas_metrics import fas_report
 from xfas.models import FASModel
 from xfas.progress import progress_bar
+from xfas.training.fas_metrics import fas_report
 
 
 def predict_dataset(model: FASModel, dataset: Dataset, batch_size: int = 64,

@@ -3,9 +3,10 @@ early-stops on and keeps.
 
 The validation loss of the raw weights jumps from one epoch to the next, so early stopping
 would keep whichever epoch happened to land low; the average of the recent weights smooths
-that noise (measured in docs/experiments.md). Its decay warms up as in TensorFlow's ``ExponentialMovingAverage``
-with ``num_updates``: ``min(decay, (1 + t) / (10 + t))`` after step t, so the average does not
-keep the random initial weights on small datasets with few steps per epoch.
+that noise (measured in docs/experiments.md). Its decay warms up as in TensorFlow's
+``ExponentialMovingAverage`` with ``num_updates``: ``min(decay, (1 + t) / (10 + t))`` after
+step t, so the average does not keep the random initial weights on small datasets with few
+steps per epoch.
 """
 
 from __future__ import annotations

@@ -3,10 +3,10 @@ CelebA-Spoof and CASIA-FASD, with seeded splits and balanced subsampling. Every 
 with ``image`` (float 3xHxW in [0, 1]), ``label`` (0 live, 1 spoof), ``attack``, ``path`` and
 ``box``; bad files are skipped or worked around and counted in ``summary()``."""
 
+from xfas.data.benchmark_layout import EVIDENCE_TYPES
 from xfas.data.datasets.balance import (balanced_split, balanced_subset, split_indices,
                                         stratified_split)
 from xfas.data.datasets.base import FASDataset
-from xfas.data.benchmark_layout import EVIDENCE_TYPES
 from xfas.data.datasets.benchmark import BenchmarkDataset
 from xfas.data.datasets.casia_fasd import CasiaFASD
 from xfas.data.datasets.celeba_spoof import SPOOF_TYPES, CelebASpoof

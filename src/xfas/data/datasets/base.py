@@ -28,9 +28,9 @@ import torch
 from torch.utils.data import Dataset
 
 from xfas.data.benchmark_layout import IMAGE_EXTENSIONS
+from xfas.data.geometry import Box, resize_square, whole_box
 from xfas.data.image_io import load_image
 from xfas.errors import ItemError, XfasError
-from xfas.data.geometry import Box, resize_square, whole_box
 from xfas.progress import tracked
 
 LIVE, SPOOF = 0, 1

@@ -26,8 +26,8 @@ import torch
 
 from xfas.data.datasets.balance import check_split
 from xfas.data.datasets.base import CROP_SCALE, FASDataset, ItemError, Sample, require_folder
-from xfas.errors import XfasError
 from xfas.data.geometry import Box, context_crop_box
+from xfas.errors import XfasError
 from xfas.progress import tracked
 
 VIDEO_ATTACKS = {"1": "live", "2": "live", "HR_1": "live",

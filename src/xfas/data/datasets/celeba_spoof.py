@@ -22,8 +22,8 @@ import torch
 from xfas.data.benchmark_layout import read_json
 from xfas.data.datasets.balance import SPLITS, balanced_split, check_split
 from xfas.data.datasets.base import CROP_SCALE, FASDataset, Sample, require_folder
-from xfas.errors import XfasError
 from xfas.data.geometry import Box, context_crop_box, whole_box
+from xfas.errors import XfasError
 
 SPOOF_TYPES = ("live", "photo", "poster", "a4", "face_mask", "upper_body_mask", "region_mask",
                "pc", "pad", "phone", "3d_mask")

@@ -11,9 +11,9 @@ from typing import Callable, Sequence
 
 import torch
 
-from xfas.data.datasets.base import FASDataset, Sample, image_files
 from xfas.data.benchmark_layout import MANIFEST, BenchmarkLayout, ManifestEntry, read_manifest
 from xfas.data.datasets.balance import select_split
+from xfas.data.datasets.base import FASDataset, Sample, image_files
 from xfas.errors import XfasError
 
 CLASS_FOLDERS = {"live": 0, "spoof": 1}

@@ -35,7 +35,7 @@ BEZELS = np.array([[18, 18, 20], [30, 30, 34], [236, 236, 238], [180, 182, 186],
                    [120, 122, 128], [205, 180, 150]], dtype=np.float32)
 BEZEL_P = np.array([0.3, 0.25, 0.15, 0.1, 0.1, 0.1])
 # Chance of a photo-sized rectangle behind a live person, so that long straight edges are no
-# spoof cue on their own (measured with a Hough-line classifier, see tests).
+# spoof cue on their own (a test checks this with a Hough-line classifier).
 LARGE_OBJECT = 0.4
 # Width of a generated portrait's face as a fraction of min(photo width, 0.75 photo height) (a
 # headshot, as in CASIA-FASD's prints): a portrait photo is then 1.2-1.6 face widths wide (a

@@ -29,16 +29,16 @@ from scipy import stats
 
 from xfas.benchmark import BenchmarkConfig, BenchmarkRun, run_benchmark
 from xfas.benchmark.store import DB_NAME, IMAGE_EVIDENCE
-from xfas.benchmark.tables import format_value, RESULTS_JSON, SCORES_CSV
+from xfas.benchmark.tables import RESULTS_JSON, SCORES_CSV, format_value
 from xfas.errors import XfasError
 
 BENCH_METHODS = ("gradcam", "lime", "shap")
 BENCH_IMAGES = 16
 BENCH_DIR = "benchmark"
 ATTENTION_JSON, ATTENTION_MD = "attention_benchmark.json", "attention_benchmark.md"
-# Fewer samples than the benchmark's defaults (LIME 1000, SHAP 2048, 32 curve steps) so four
-# models x 16 images x 3 methods take about two minutes on two CPU cores; paired sampling
-# (each coalition with its complement) cuts the variance that fewer samples add.
+# Fewer samples than the benchmark's defaults (LIME 1000, SHAP 2048, 32 curve steps), so that
+# the study's four benchmarks fit in minutes on a CPU (timing in docs/experiments.md); paired
+# sampling (each coalition with its complement) cuts the variance that fewer samples add.
 STUDY_METHOD_OPTIONS: dict[str, dict[str, Any]] = {
     "lime": {"n_samples": 64, "sampling": "paired"},
     "shap": {"n_samples": 64, "sampling": "paired"}}

@@ -13,8 +13,8 @@ from typing import Any, Mapping, Sequence
 
 from xfas.benchmark.report import (html_image, html_page, html_table,
                                    write_report_file)
-from xfas.studies.attention.table2 import TABLE_METRICS, table2_cells, table2_note
 from xfas.studies.attention.benchmark import benchmark_cells, benchmark_columns, benchmark_note
+from xfas.studies.attention.table2 import TABLE_METRICS, table2_cells, table2_note
 
 REPORT = "report.html"
 

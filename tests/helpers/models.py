@@ -1,11 +1,15 @@
-"""Tiny models with known structure for the explainer tests (imported by test_explain_*.py),
-and checks that they really have the structure the other tests rely on."""
+"""Tiny models with known structure for the explainer tests (test_helpers.py checks that they
+really have it), a seeded image batch, an explainer's raw maps, and Pearson correlation for
+comparing maps."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 from torch import nn
+
+from xfas.explain import Explainer
+from xfas.explain.base import Target, evaluating
 
 
 class TinyCNN(nn.Module):
@@ -54,6 +58,7 @@ class QuadraticModel(nn.Module):
 
     @classmethod
     def gradients(cls, x: np.ndarray) -> np.ndarray:
+        """dS/dA for a numpy batch, the closed form of the class docstring."""
         a = cls.activations(x)
         return 2 * cls.coefficients[None, :, None, None] * a / (a.shape[2] * a.shape[3])
 
@@ -85,20 +90,8 @@ class BoxModel(nn.Module):
         return mask
 
 
-class BatchRecorder(nn.Module):
-    """Wraps a model and records the largest batch it was given."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-        self.largest = 0
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.largest = max(self.largest, x.shape[0])
-        return self.model(x)
-
-
 def pearson(a: torch.Tensor | np.ndarray, b: torch.Tensor | np.ndarray) -> float:
+    """Pearson correlation of two maps (any shapes of the same size)."""
     a = np.asarray(a, dtype=np.float64).ravel()
     b = np.asarray(b, dtype=np.float64).ravel()
     a, b = a - a.mean(), b - b.mean()
@@ -106,27 +99,13 @@ def pearson(a: torch.Tensor | np.ndarray, b: torch.Tensor | np.ndarray) -> float
 
 
 def images(n: int = 3, size: int = 16, seed: int = 0) -> torch.Tensor:
+    """A seeded batch (n, 3, size, size) of uniform noise in [0, 1]."""
     generator = torch.Generator().manual_seed(seed)
     return torch.rand(n, 3, size, size, generator=generator)
 
 
-def test_quadratic_model_gradients_are_the_closed_form():
-    x = images(2, 8).numpy().astype(np.float64)
-    model = QuadraticModel().double()
-    captured = {}
-    model.feat.register_forward_hook(lambda m, i, o: captured.setdefault("a", o))
-    out = model(torch.from_numpy(x))
-    (grads,) = torch.autograd.grad((out[:, 1] - out[:, 0]).sum(), captured["a"])
-    assert np.allclose(captured["a"].detach().numpy(), QuadraticModel.activations(x))
-    assert np.allclose(grads.numpy(), QuadraticModel.gradients(x))
-
-
-def test_box_model_depends_only_on_the_box():
-    model = BoxModel()
-    x = images(1, 32)
-    y = x.clone()
-    outside = ~model.inside(32, 32)
-    y[:, :, outside] = torch.rand_like(y[:, :, outside])
-    assert torch.equal(model(x), model(y))
-    y[:, 0, 10, 20] += 0.5  # inside the box
-    assert not torch.equal(model(x), model(y))
+def raw_maps(explainer: Explainer, x: torch.Tensor, target: Target = "spoof") -> torch.Tensor:
+    """The explainer's raw maps (N, h, w) of ``x``, before ``explain``'s per-map normalisation,
+    by ``explain``'s own call path (checked inputs, eval mode, ``attribute``)."""
+    with evaluating(explainer.model):
+        return explainer.attribute(explainer.checked(x), target)

@@ -1,4 +1,4 @@
-"""Image bytes for the service tests: encoded images and a PNG header with no pixels."""
+"""Image bytes for the service and image tests: encoded images and a PNG header with no pixels."""
 
 from __future__ import annotations
 

@@ -1,32 +1,35 @@
-"""``xfas discover`` and ``xfas concepts label|name|show``: SPED concept banks from the command
-line. A bank is one safetensors file (BANK, e.g. ``bank.safetensors``) with its JSON header in
-the file's metadata; ``discover`` writes the Fig. 4 crop grid beside it as
-``<BANK stem>_concepts.png``."""
+"""``xfas concepts discover|label|name|show``: SPED concept banks from the command line
+(``xfas discover`` is the hidden old name of ``xfas concepts discover``). A bank is one
+safetensors file (BANK, e.g. ``bank.safetensors``) with its JSON header in the file's metadata;
+``discover`` writes the Fig. 4 crop grid beside it as ``<BANK stem>_concepts.png``."""
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from xfas.cli.app import app
+from xfas.cli.options import (AssetsOption, BankArgument, BatchSizeOption, ConceptBankOption,
+                              DataOption, EvidenceDataOption, LayerOption, LimitOption,
+                              ModelOption, ProgressOption, SeedOption, SplitOption)
+from xfas.cli.parsing import check_choice
 from xfas.errors import XfasError
 
-concepts_app = typer.Typer(help="Name and inspect SPED concept banks.", no_args_is_help=True)
+concepts_app = typer.Typer(help="SPED concept banks: discover, label, name and show them.",
+                           no_args_is_help=True)
 app.add_typer(concepts_app, name="concepts")
 
-DATA_HELP = ("Dataset folder: the benchmark layout of `xfas synth`, live/ and spoof/ folders, "
-             "CelebA-Spoof or CASIA-FASD.")
-MODEL_HELP = ("'minifasnet-v2', 'minifasnet-v1se', or a checkpoint / run folder from "
-              "`xfas train`.")
 
-
-def concept_table(bank, title: str) -> Table:
+def concept_table(bank: Any, title: str) -> Table:
     """Concepts by importance: index (for names.json), name, importance +- spread, raw index."""
+    import numpy as np
+
     table = Table("index", "name", "importance", "± std", "raw S_T", title=title)
     for k in np.argsort(-bank.importances, kind="stable"):
         table.add_row(str(k), bank.names[k], f"{bank.importances[k]:.3f}",
@@ -34,22 +37,26 @@ def concept_table(bank, title: str) -> Table:
     return table
 
 
-@app.command("discover")
+def _share_lift(share: float, lift: float) -> str:
+    if not math.isfinite(share):
+        return "-"
+    return f"{share:.2f} / {lift:.1f}" if math.isfinite(lift) else f"{share:.2f} / -"
+
+
+@concepts_app.command("discover")
 def discover_command(
-    model: str = typer.Option(..., "--model", "-m", help=MODEL_HELP),
-    data: Path = typer.Option(..., "--data", help=DATA_HELP),
+    model: ModelOption,
+    data: DataOption,
     out: Path = typer.Option(..., "--out", "-o",
                              help="The concept bank file to write (e.g. bank.safetensors)."),
     concepts: int = typer.Option(10, "--concepts", "-k", min=1, help="Number of concepts K."),
     attack: str | None = typer.Option(
         None, "--attack", help="Only spoof images of this attack type (e.g. print, cut, "
                                "replay); default: every spoof image."),
-    split: str = typer.Option("train", "--split", help="Split to learn from: train, val, test."),
-    layer: str | None = typer.Option(None, "--layer", help="Layer to cut the model at "
-                                     "(default: the model's default layer)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the Semi-NMF, the masks and --limit."),
-    limit: int | None = typer.Option(None, "--limit", min=1,
-                                     help="Use at most N images (a seeded random subset)."),
+    split: SplitOption = "train",
+    layer: LayerOption = None,
+    seed: SeedOption = 0,
+    limit: LimitOption = None,
     crop_fraction: float = typer.Option(0.5, "--crop-fraction",
                                         help="Crop side as a fraction of the input side."),
     crop_stride: float = typer.Option(0.25, "--crop-stride",
@@ -57,23 +64,21 @@ def discover_command(
     designs: int = typer.Option(32, "--designs", min=2,
                                 help="Sobol base points (h runs designs x (K + 2) times "
                                      "per image)."),
-    batch_size: int = typer.Option(64, "--batch-size", min=1,
-                                   help="Most crops or perturbed activations at once."),
-    assets: Path | None = typer.Option(None, "--assets", help="Folder with models/, detector/ "
-                                       "(default: $XFAS_ASSETS)."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    batch_size: BatchSizeOption = 64,
+    assets: AssetsOption = None,
+    progress: ProgressOption = True,
 ) -> None:
     """Discover K spoofing-evidence concepts on the spoof images of a dataset (SPED).
 
     Crops the images, factorises the layer's activations with Semi-NMF, ranks the concepts by
     total Sobol index for the spoof decision, and writes the bank OUT with the Fig. 4 grid of
-    each concept's most activating crops beside it (OUT-stem_concepts.png).
+    each concept's most activating crops beside it (OUT-stem_concepts.png). --limit draws a
+    random subset with --seed, which also seeds the Semi-NMF and the masks.
     """
     from xfas.models import load_model
     from xfas.workflows.concepts import Selection, discover_concepts, grid_path
 
-    if split not in ("train", "val", "test"):
-        raise XfasError(f"--split {split!r}: expected train, val or test")
+    check_choice("--split", split, ("train", "val", "test"))
     fas_model = load_model(model, assets=assets)
     selection = Selection(split=split, attack=attack, limit=limit, seed=seed)
     sped = discover_concepts(fas_model, data, out, selection=selection, assets=assets,
@@ -85,32 +90,32 @@ def discover_command(
     typer.echo(f"written {out} and {grid_path(out)}")
 
 
+app.command("discover", hidden=True)(discover_command)
+
+
 @concepts_app.command("label")
 def label_command(
-    model: str = typer.Option(..., "--model", "-m", help=MODEL_HELP),
-    concepts: Path = typer.Option(..., "--concepts", help="The concept bank (`xfas discover`)."),
-    data: Path = typer.Option(..., "--data", help="A dataset with evidence masks (the "
-                              "benchmark layout of `xfas synth`)."),
-    split: str = typer.Option("val", "--split", help="Split whose masks name the concepts; "
-                              "keep it apart from the images you later score."),
-    limit: int | None = typer.Option(None, "--limit", min=1,
-                                     help="Use at most N images (a seeded random subset)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of --limit."),
+    model: ModelOption,
+    concepts: ConceptBankOption,
+    data: EvidenceDataOption,
+    split: SplitOption = "val",
+    limit: LimitOption = None,
+    seed: SeedOption = 0,
     min_share: float = typer.Option(0.25, "--min-share", help="Least share of a concept's "
                                     "map mass on an evidence type for it to be proposed."),
     min_lift: float = typer.Option(1.5, "--min-lift", help="Least ratio of that share to a "
                                    "uniform map's."),
     write: bool = typer.Option(False, "--write", help="Store the proposed names in the bank."),
-    assets: Path | None = typer.Option(None, "--assets", help="Folder with models/, detector/ "
-                                       "(default: $XFAS_ASSETS)."),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    assets: AssetsOption = None,
+    progress: ProgressOption = True,
 ) -> None:
     """Propose a name for each concept: the evidence type its maps overlap most.
 
-    On the images of SPLIT (live and spoof), each concept's maps are compared with each
-    evidence mask on the layer's grid: share = fraction of the map's mass on the evidence,
-    lift = share / the share of a uniform map. A concept gets the evidence of highest lift
-    among those with share >= --min-share and lift >= --min-lift.
+    On the images of SPLIT (live and spoof; keep it apart from the images you later score),
+    each concept's maps are compared with each evidence mask on the layer's grid: share =
+    fraction of the map's mass on the evidence, lift = share / the share of a uniform map. A
+    concept gets the evidence of highest lift among those with share >= --min-share and lift
+    >= --min-lift. --limit draws a random subset with --seed.
     """
     from xfas.models import load_model
     from xfas.sped import SPED
@@ -141,15 +146,9 @@ def label_command(
         typer.echo("no concept matched an evidence type; the bank is unchanged")
 
 
-def _share_lift(share: float, lift: float) -> str:
-    if not np.isfinite(share):
-        return "-"
-    return f"{share:.2f} / {lift:.1f}" if np.isfinite(lift) else f"{share:.2f} / -"
-
-
 @concepts_app.command("name")
 def name_command(
-    bank: Path = typer.Argument(..., help="The concept bank file."),
+    bank: BankArgument,
     names: Path = typer.Option(..., "--names", help="JSON file {index: label}, indices as in "
                                "the table of `xfas concepts show` (0-based)."),
 ) -> None:
@@ -175,9 +174,9 @@ def name_command(
 
 @concepts_app.command("show")
 def show_command(
-    bank: Path = typer.Argument(..., help="The concept bank file."),
-    figure: Path | None = typer.Option(None, "--figure", help="Where to write the Fig. 4 crop "
-                                       "grid (default: BANK-stem_concepts.png)."),
+    bank: BankArgument,
+    figure: Path | None = typer.Option(None, "--figure", help="Where to write the Fig. 4 "
+                                       "crop grid (default: BANK-stem_concepts.png)."),
 ) -> None:
     """Print a bank's concepts by importance and draw its crop grid (Fig. 4)."""
     from xfas.sped import ConceptBank, crop_grid_figure

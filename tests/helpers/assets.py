@@ -1,5 +1,6 @@
-"""Where tests find the Silent-Face assets (../shared/assets/silent-face or $XFAS_ASSETS), and a
-helper that skips a test, naming the missing file, where they are absent."""
+"""Where tests find the Silent-Face assets ($XFAS_ASSETS, else ../shared/assets/silent-face
+beside the repository), and a helper that skips a test, naming the missing file, where they
+are absent."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ASSETS = Path(os.environ.get("XFAS_ASSETS")
-              or Path(__file__).resolve().parents[2] / "shared" / "assets" / "silent-face")
+              or Path(__file__).resolve().parents[3] / "shared" / "assets" / "silent-face")
 
 
 def asset(relative: str) -> Path:

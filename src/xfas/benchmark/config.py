@@ -1,0 +1,58 @@
+"""What a benchmark run computes (``BenchmarkConfig``): the one description of a run that the
+runner stores, compares on resume and sends to every worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from xfas.benchmark.scan import AUTO
+
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class BenchmarkConfig:
+    """What a run computes. Everything here except ``device``, ``assets`` and ``progress``
+    is part of the stored configuration a resumed run must match.
+
+    Args:
+        data: folder in the benchmark layout (``images/``, ``masks/<evidence>/``, manifest).
+        model: a checkpoint, a training run folder or ``minifasnet-v2`` / ``minifasnet-v1se``.
+        concepts: a SPED concept bank; adds ``sped`` and ``sped-matched`` to "all".
+        methods: "all", a comma-separated string or a list of explainer names.
+        split: the split scored ("auto": "test" when the manifest has splits, else all
+            images; "all" or None: all images).
+        calibration_split: where SPED's concept-to-evidence assignment is made.
+        calibration_fraction: without splits, the seeded share set aside for calibration.
+        limit: at most this many scored (and calibration) images.
+        seed: every random choice (tie-breaking, explainers, splits).
+        fraction: share of top pixels binarised for IoU / nIoU (the benchmark's 30 %).
+        faithfulness: compute deletion / insertion AUC; ``steps`` of their curves.
+        batch_size: explainers' batch (images, or perturbed inputs per forward pass).
+        unit_size: images per work unit (what a resumed run may recompute).
+        layer: target layer of layer methods (None: the model's default).
+        method_options: {method: {option: value}} passed to that explainer.
+        grid_images: images kept for the report's grid.
+    """
+
+    data: str
+    model: str
+    concepts: str | None = None
+    methods: str | Sequence[str] = ALL
+    split: str | None = AUTO
+    calibration_split: str = "val"
+    calibration_fraction: float = 0.2
+    limit: int | None = None
+    seed: int = 0
+    fraction: float = 0.3
+    faithfulness: bool = True
+    steps: int = 32
+    batch_size: int = 64
+    unit_size: int = 16
+    layer: str | None = None
+    method_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    grid_images: int = 8
+    grid_side: int = 128
+    device: str = "cpu"
+    assets: str | None = None
