@@ -31,7 +31,8 @@ def main() -> None:
         start, cpu = time.perf_counter(), time.process_time()
         generate_synthspoof(Path(tmp) / "set", N, size=128, seed=2, progress=False)
         write_wall, write_cpu = time.perf_counter() - start, time.process_time() - cpu
-    rows = [("render only", render_wall, render_cpu), ("render + write PNGs", write_wall, write_cpu)]
+    rows = [("render only", render_wall, render_cpu), ("render + write PNGs", write_wall,
+                                                       write_cpu)]
     lines = ["# SynthSpoof generation speed", "",
              f"{N} images of 128x128, one thread, {platform.processor() or platform.machine()}, "
              f"Python {sys.version.split()[0]}. Goal: at least 100 images per second.", "",

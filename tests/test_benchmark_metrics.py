@@ -143,12 +143,12 @@ def test_uniform_image_mean_score_is_linear(steps):
     c = 0.7
     image = torch.full((3, 10, 10), c)
     saliency = np.random.default_rng(0).random((10, 10))
-    assert_close(deletion_auc(mean_score, image, saliency, steps, "zero"), c / 2)
-    assert_close(insertion_auc(mean_score, image, saliency, steps, "zero"), c / 2)
+    assert_close(deletion_auc(mean_score, image, saliency, steps=steps, baseline="zero"), c / 2)
+    assert_close(insertion_auc(mean_score, image, saliency, steps=steps, baseline="zero"), c / 2)
     # a baseline equal to the image (its mean, or its blur: flat stays flat) changes nothing
     for baseline in ("mean", "blur"):
-        assert_close(deletion_auc(mean_score, image, saliency, steps, baseline), c)
-        assert_close(insertion_auc(mean_score, image, saliency, steps, baseline), c)
+        assert_close(deletion_auc(mean_score, image, saliency, steps=steps, baseline=baseline), c)
+        assert_close(insertion_auc(mean_score, image, saliency, steps=steps, baseline=baseline), c)
 
 
 def mean_square_score(batch: torch.Tensor) -> torch.Tensor:
@@ -173,11 +173,11 @@ def test_exact_trapezoid_on_a_graded_image(steps):
                    for i in range(steps))
 
     left = [(16 - r) * (17 - r) * (33 - 2 * r) / 6 / 4096 for r in removed]
-    assert_close(deletion_auc(mean_square_score, image, values, steps, "zero"),
+    assert_close(deletion_auc(mean_square_score, image, values, steps=steps, baseline="zero"),
                  trapezoid(left))
     # insertion on a zero image reveals the same pixels: the total (1496 / 4096) minus the rest
     revealed = [1496 / 4096 - value for value in left]
-    assert_close(insertion_auc(mean_square_score, image, values, steps, "zero"),
+    assert_close(insertion_auc(mean_square_score, image, values, steps=steps, baseline="zero"),
                  trapezoid(revealed))
 
 
@@ -191,10 +191,10 @@ def test_box_score_prefers_the_box_map():
         return batch[:, :, 4:9, 4:9].mean(dim=(1, 2, 3))
 
     image = torch.ones(1, 16, 16)
-    good_del = deletion_auc(box_score, image, box, 32, "zero")
-    bad_del = deletion_auc(box_score, image, 1 - box, 32, "zero")
-    good_ins = insertion_auc(box_score, image, box, 32, "zero")
-    bad_ins = insertion_auc(box_score, image, 1 - box, 32, "zero")
+    good_del = deletion_auc(box_score, image, box, steps=32, baseline="zero")
+    bad_del = deletion_auc(box_score, image, 1 - box, steps=32, baseline="zero")
+    good_ins = insertion_auc(box_score, image, box, steps=32, baseline="zero")
+    bad_ins = insertion_auc(box_score, image, 1 - box, steps=32, baseline="zero")
     assert good_del < 0.1 < 0.85 < bad_del
     assert good_ins > 0.85 > 0.1 > bad_ins
 
@@ -208,7 +208,7 @@ def test_blur_baseline_matches_scipy():
     reference = gaussian_filter(image, sigma=(0, 5, 5), truncate=1.0, mode="nearest")
     _, scores = perturbation_curves(lambda b: (b.double() * weights).sum(dim=(1, 2, 3)),
                                     torch.from_numpy(image)[None], rng.random((1, 12, 14)),
-                                    "insertion", steps=4, baseline="blur", progress=False)
+                                    mode="insertion", steps=4, baseline="blur", progress=False)
     assert_close(scores[0, 0], (reference * weights.numpy()).sum())
     assert_close(scores[0, -1], (image * weights.numpy()).sum())
 
@@ -228,10 +228,11 @@ def test_batches_are_bounded_and_batched_form_matches_single():
     assert max(sizes) <= 4 and sum(sizes) == 3 * 10
     for index in range(3):
         assert_close(batched[index], deletion_auc(recording_score, images[index], maps[index],
-                                                  9, batch_size=4))
+                                                  steps=9, batch_size=4))
     inserted = insertion_aucs(recording_score, images, maps, steps=9, baseline="mean",
                               batch_size=5, progress=False)
-    assert_close(inserted[1], insertion_auc(recording_score, images[1], maps[1], 9, "mean",
+    assert_close(inserted[1], insertion_auc(recording_score, images[1], maps[1], steps=9,
+                                            baseline="mean",
                                             batch_size=32))
 
 

@@ -41,11 +41,11 @@ ROWS = torch.arange(2)
 
 def test_spoof_target_of_a_fas_model_uses_its_live_index():
     model = ThreeClassFAS()
-    logit = resolve_target(model, "spoof", 2, LOGIT)(LOGITS, ROWS)
+    logit = resolve_target(model, "spoof", 2, kind=LOGIT)(LOGITS, ROWS)
     expected = [math.log(math.exp(1.0) + math.exp(-1.0)) - 2.0,
                 math.log(math.exp(0.5) + math.exp(3.0)) + 0.5]
     assert_close(logit, torch.tensor(expected))
-    probability = resolve_target(model, "spoof", 2, PROBABILITY)(LOGITS, ROWS)
+    probability = resolve_target(model, "spoof", 2, kind=PROBABILITY)(LOGITS, ROWS)
     live = torch.exp(LOGITS[:, 1]) / torch.exp(LOGITS).sum(dim=1)
     assert_close(probability, 1 - live)
 
@@ -53,27 +53,27 @@ def test_spoof_target_of_a_fas_model_uses_its_live_index():
 def test_spoof_target_of_a_plain_module_follows_index_0_is_live():
     plain = nn.Identity()
     two = torch.tensor([[0.2, 1.7], [3.0, -1.0]])
-    assert_close(resolve_target(plain, "spoof", 2, LOGIT)(two, ROWS),
+    assert_close(resolve_target(plain, "spoof", 2, kind=LOGIT)(two, ROWS),
                                torch.tensor([1.5, -4.0]))
-    assert_close(resolve_target(plain, "spoof", 2, PROBABILITY)(two, ROWS),
+    assert_close(resolve_target(plain, "spoof", 2, kind=PROBABILITY)(two, ROWS),
                                torch.sigmoid(torch.tensor([1.5, -4.0])))
     single = torch.tensor([[0.3], [-2.0]])
-    assert_close(resolve_target(plain, "spoof", 2, LOGIT)(single, ROWS),
+    assert_close(resolve_target(plain, "spoof", 2, kind=LOGIT)(single, ROWS),
                                torch.tensor([0.3, -2.0]))
-    assert_close(resolve_target(plain, "spoof", 2, PROBABILITY)(single[:, 0], ROWS),
+    assert_close(resolve_target(plain, "spoof", 2, kind=PROBABILITY)(single[:, 0], ROWS),
                                torch.sigmoid(torch.tensor([0.3, -2.0])))
 
 
 def test_class_targets_select_logits_or_probabilities_per_row():
     plain = nn.Identity()
-    assert_close(resolve_target(plain, 2, 2, LOGIT)(LOGITS, ROWS),
+    assert_close(resolve_target(plain, 2, 2, kind=LOGIT)(LOGITS, ROWS),
                                torch.tensor([-1.0, 3.0]))
-    per_image = resolve_target(plain, torch.tensor([0, 2]), 2, PROBABILITY)
+    per_image = resolve_target(plain, torch.tensor([0, 2]), 2, kind=PROBABILITY)
     rows = torch.tensor([1, 1, 0])  # three perturbed rows: of image 1, 1 and 0
     out = per_image(LOGITS[[1, 1, 0]], rows)
     softmax = torch.softmax(LOGITS, dim=1)
     assert_close(out, torch.stack([softmax[1, 2], softmax[1, 2], softmax[0, 0]]))
-    custom = resolve_target(plain, lambda z: z.sum(dim=1), 2, LOGIT)
+    custom = resolve_target(plain, lambda z: z.sum(dim=1), 2, kind=LOGIT)
     assert_close(custom(LOGITS, ROWS), LOGITS.sum(dim=1))
 
 
@@ -83,7 +83,7 @@ def test_class_targets_select_logits_or_probabilities_per_row():
     (lambda z: z, "one score per row")])
 def test_bad_targets_are_errors(target, message):
     with pytest.raises(XfasError, match=message):
-        resolve_target(nn.Identity(), target, 2, LOGIT)(LOGITS, ROWS)
+        resolve_target(nn.Identity(), target, 2, kind=LOGIT)(LOGITS, ROWS)
 
 
 def test_normalize_maps_scales_each_map_and_zeroes_flat_ones():

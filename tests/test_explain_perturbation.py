@@ -160,11 +160,13 @@ def test_region_maps_are_what_explain_returns():
 
 def test_paired_rise_masks_are_complements_and_constant_scores_give_their_value():
     generator = torch.Generator().manual_seed(0)
-    masks, grids = rise_masks(64, 20, 20, 4, 0.5, generator, torch.device("cpu"), paired=True)
+    masks, grids = rise_masks(64, 20, 20, cells=4, p=0.5, generator=generator,
+                              device=torch.device("cpu"), paired=True)
     assert masks.shape == (64, 20, 20) and masks.min() >= 0 and masks.max() <= 1
     assert_close(masks[0::2] + masks[1::2], torch.ones(32, 20, 20))
     assert_close(grids[0::2] + grids[1::2], torch.ones(32, 16))
-    iid, _ = rise_masks(4000, 16, 16, 8, 0.3, generator, torch.device("cpu"))
+    iid, _ = rise_masks(4000, 16, 16, cells=8, p=0.3, generator=generator,
+                        device=torch.device("cpu"))
     assert_close(iid.mean(), 0.3, atol=0.01)  # keep probability p, a sampled mean
 
     class Constant(torch.nn.Module):
@@ -186,10 +188,11 @@ def test_paired_rise_masks_are_complements_and_constant_scores_give_their_value(
 def test_rise_control_variate_expectations_match_monte_carlo():
     """E[g_k M(x)] = phi_k(x) p (1 - p) + p^2 sum_j phi_j(x), phi = the mean cell footprint."""
     p, cells = 0.3, 4
-    footprint = cell_footprints(12, 12, cells, torch.device("cpu"))
+    footprint = cell_footprints(12, 12, cells, device=torch.device("cpu"))
     assert_close(footprint.sum(dim=0), torch.ones(12, 12))  # weights sum to 1
-    masks, grids = rise_masks(40000, 12, 12, cells, p, torch.Generator().manual_seed(1),
-                              torch.device("cpu"))
+    masks, grids = rise_masks(40000, 12, 12, cells=cells, p=p,
+                              generator=torch.Generator().manual_seed(1),
+                              device=torch.device("cpu"))
     empirical = torch.einsum("nk,nhw->khw", grids, masks) / len(masks)
     expected = footprint * p * (1 - p) + p * p * footprint.sum(dim=0)
     assert_close(empirical, expected, rtol=0.0, atol=0.01)  # a Monte Carlo estimate

@@ -67,11 +67,11 @@ def test_region_figures_show_the_signs(tmp_path):
     image = np.full((32, 32, 3), 128, dtype=np.uint8)
     segments = (np.arange(32)[:, None] // 16) * 2 + np.arange(32)[None, :] // 16
     values = np.array([1.0, -1.0, 0.2, 0.0])
-    picture = _png(viz.shap_figure(image, segments, values, tmp_path / "shap.png"))
+    picture = _png(viz.shap_figure(image, segments, values, path=tmp_path / "shap.png"))
     red = (picture[:, :, 0] > 180) & (picture[:, :, 2] < 120)
     blue = (picture[:, :, 2] > 180) & (picture[:, :, 0] < 120)
     assert red.sum() > 100 and blue.sum() > 100
-    lime = _png(viz.lime_figure(image, segments, values, tmp_path / "lime.png", top=1))
+    lime = _png(viz.lime_figure(image, segments, values, path=tmp_path / "lime.png", top=1))
     assert lime.shape[0] > 50
 
 

@@ -53,9 +53,10 @@ def test_iso_rates_hand_case():
     assert_close(bpcer(LABELS, SCORES, 0.5), 2 / 5)
     assert_close(acer(LABELS, SCORES, 0.5), (1 / 3 + 2 / 5) / 2)
     # per attack: print = {0.9, 0.3} -> 1/2 missed, replay = {0.6} -> 0; worst = 1/2
-    assert_close(apcer_per_attack(LABELS, SCORES, ATTACKS, 0.5), {"print": 0.5, "replay": 0.0})
-    assert_close(apcer(LABELS, SCORES, 0.5, ATTACKS), 0.5)
-    assert_close(acer(LABELS, SCORES, 0.5, ATTACKS), (0.5 + 0.4) / 2)
+    assert_close(apcer_per_attack(LABELS, SCORES, ATTACKS, threshold=0.5), {"print": 0.5,
+                                                                            "replay": 0.0})
+    assert_close(apcer(LABELS, SCORES, 0.5, attacks=ATTACKS), 0.5)
+    assert_close(acer(LABELS, SCORES, 0.5, attacks=ATTACKS), (0.5 + 0.4) / 2)
     # the threshold is inclusive: at 0.6 the attack scored 0.6 is still spoof
     assert_close(apcer(LABELS, SCORES, 0.6), 1 / 3)
     assert_close(bpcer(LABELS, SCORES, 0.8), 1 / 5)
@@ -106,8 +107,8 @@ def test_hter_uses_the_given_threshold():
 
 def test_fas_report_hand_case_and_json():
     dev_labels, dev_scores = [0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]  # dev EER threshold 0.5
-    report = fas_report(torch.tensor(LABELS), torch.tensor(SCORES), ATTACKS, 0.5,
-                        dev_labels, dev_scores)
+    report = fas_report(torch.tensor(LABELS), torch.tensor(SCORES), ATTACKS, threshold=0.5,
+                        dev_labels=dev_labels, dev_scores=dev_scores)
     json.dumps(report, allow_nan=False)
     assert report["n"] == 8 and report["n_live"] == 5 and report["n_spoof"] == 3
     assert_close(report["accuracy"], 5 / 8)

@@ -90,7 +90,7 @@ def real_engine():
 
 def engine_for(base: Engine, config: ServiceConfig, sped=None) -> Engine:
     """An engine for ``config`` sharing ``base``'s loaded models."""
-    return Engine(config, base.predictor, base.explain_model, sped if sped else base.sped)
+    return Engine(config, base.predictor, base.explain_model, sped=sped if sped else base.sped)
 
 
 @pytest.fixture(scope="module")

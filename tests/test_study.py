@@ -17,7 +17,7 @@ def test_study_tables_the_seeds_and_reuses_finished_runs(tmp_path) -> None:
     splits = {"train": BorderDataset(64, 0), "val": BorderDataset(16, 1),
               "test": BorderDataset(16, 2)}
     models = ("cnn", "cnn-ca")
-    summary = run_attention_study(splits, tmp_path, (0, 1), small_config(epochs=1),
+    summary = run_attention_study(splits, tmp_path, (0, 1), config=small_config(epochs=1),
                                   models=models, progress=False)
     for name in models:
         rows = summary["per_seed"][name]
@@ -31,7 +31,7 @@ def test_study_tables_the_seeds_and_reuses_finished_runs(tmp_path) -> None:
     assert "cnn-ca" in (tmp_path / "table2.md").read_text()
     stamps = {p: p.stat().st_mtime_ns for p in tmp_path.glob("*/seed*/test_metrics.json")}
     assert len(stamps) == 4
-    run_attention_study(splits, tmp_path, (0, 1), small_config(epochs=1), models=models,
+    run_attention_study(splits, tmp_path, (0, 1), config=small_config(epochs=1), models=models,
                         progress=False)
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
 

@@ -43,7 +43,7 @@ def _explain(data, out):
 
 
 def _train(splits, out) -> None:
-    run_attention_study(splits, out, (0,), small_config(epochs=1, batch_size=8),
+    run_attention_study(splits, out, (0,), config=small_config(epochs=1, batch_size=8),
                         progress=False)
 
 

@@ -306,7 +306,7 @@ def _face_photos(folder: Path, colours) -> Path:
     folder.mkdir()
     for k, colour in enumerate(colours):
         canvas = np.full((160, 120, 3), colour, np.uint8)
-        draw_person(canvas, sample_face(np.random.default_rng(k), 60, 72, 60))
+        draw_person(canvas, sample_face(np.random.default_rng(k), 60, 72, width=60))
         Image.fromarray(canvas).save(folder / f"face{k}.png")
     return folder
 

@@ -24,7 +24,7 @@ from helpers.training import BorderDataset, small_config
 
 def test_loss_falls_and_best_checkpoint_loads(tmp_path) -> None:
     result = train(BorderDataset(128, 0), BorderDataset(32, 1), tmp_path / "run",
-                   small_config(epochs=2), progress=False)
+                   config=small_config(epochs=2), progress=False)
     losses = [h["val_loss"] for h in result.history]
     assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
     assert min(losses) < 0.69  # below chance level cross-entropy log(2)
@@ -36,17 +36,17 @@ def test_loss_falls_and_best_checkpoint_loads(tmp_path) -> None:
 
 def test_interrupted_run_resumes_to_the_same_weights(tmp_path) -> None:
     train_set, val_set = BorderDataset(64, 0), BorderDataset(16, 1)
-    train(train_set, val_set, tmp_path / "full", small_config(), progress=False)
+    train(train_set, val_set, tmp_path / "full", config=small_config(), progress=False)
 
     def stop_after_first(record: dict) -> None:
         if record["epoch"] == 1:
             raise KeyboardInterrupt
 
     with pytest.raises(Interrupted, match="--resume"):
-        train(train_set, val_set, tmp_path / "cut", small_config(), progress=False,
+        train(train_set, val_set, tmp_path / "cut", config=small_config(), progress=False,
               on_epoch=stop_after_first)
     assert (tmp_path / "cut" / "best.safetensors").exists()
-    resumed = train(train_set, val_set, tmp_path / "cut", small_config(), resume=True,
+    resumed = train(train_set, val_set, tmp_path / "cut", config=small_config(), resume=True,
                     progress=False)
     assert resumed.epochs_run == 2
     full, _ = read_checkpoint(tmp_path / "full" / "last.safetensors")
@@ -59,7 +59,7 @@ def test_interrupted_run_resumes_to_the_same_weights(tmp_path) -> None:
 def test_early_stopping_stops_after_patience(tmp_path) -> None:
     # trained on swapped labels, the model's loss on the true ones never returns to epoch 1's
     result = train(BorderDataset(64, 0, inverted=True), BorderDataset(16, 1), tmp_path / "run",
-                   small_config(epochs=10, patience=2), progress=False)
+                   config=small_config(epochs=10, patience=2), progress=False)
     losses = [record["val_loss"] for record in result.history]
     assert min(losses[1:]) > losses[0]  # the premise: no later epoch improves on the first
     assert result.stopped_early and result.epochs_run == 3 and result.best_epoch == 1
@@ -85,13 +85,14 @@ def test_learning_rate_staircase() -> None:
 
 
 def test_existing_run_needs_resume_and_empty_data_is_an_error(tmp_path) -> None:
-    train(BorderDataset(16, 0), BorderDataset(8, 1), tmp_path / "run", small_config(epochs=1),
+    train(BorderDataset(16, 0), BorderDataset(8, 1), tmp_path / "run",
+          config=small_config(epochs=1),
           progress=False)
     with pytest.raises(XfasError, match="--resume"):
-        train(BorderDataset(16, 0), BorderDataset(8, 1), tmp_path / "run", small_config(),
+        train(BorderDataset(16, 0), BorderDataset(8, 1), tmp_path / "run", config=small_config(),
               progress=False)
     with pytest.raises(XfasError, match="training set"):
-        train(BorderDataset(0, 0), BorderDataset(8, 1), tmp_path / "new", small_config(),
+        train(BorderDataset(0, 0), BorderDataset(8, 1), tmp_path / "new", config=small_config(),
               progress=False)
 
 
@@ -103,7 +104,7 @@ def test_training_on_generated_synthspoof_lowers_the_loss(tmp_path) -> None:
     data = generate_synthspoof(tmp_path / "synth", 120, size=64, seed=0, progress=False)
     splits = open_splits(data)
     result = train(splits["train"], splits["val"], tmp_path / "run",
-                   small_config(model="cnn-cbam", epochs=4, augment=False), progress=False)
+                   config=small_config(model="cnn-cbam", epochs=4, augment=False), progress=False)
     losses = [h["train_loss"] for h in result.history]
     assert losses[-1] < losses[0], losses
 
@@ -133,7 +134,8 @@ def test_weight_average_matches_the_closed_form() -> None:
 
 
 def test_the_kept_model_is_the_weight_average(tmp_path) -> None:
-    train(BorderDataset(64, 0), BorderDataset(16, 1), tmp_path / "run", small_config(epochs=1),
+    train(BorderDataset(64, 0), BorderDataset(16, 1), tmp_path / "run",
+          config=small_config(epochs=1),
           progress=False)
     best, _ = read_checkpoint(tmp_path / "run" / "best.safetensors")
     last, _ = read_checkpoint(tmp_path / "run" / "last.safetensors")
@@ -142,7 +144,7 @@ def test_the_kept_model_is_the_weight_average(tmp_path) -> None:
     with pytest.raises(AssertionError):  # the average is not the trained weights
         assert_close(best[key], last[f"model.{key}"])
     train(BorderDataset(64, 0), BorderDataset(16, 1), tmp_path / "raw",
-          small_config(epochs=1, ema_decay=0.0), progress=False)
+          config=small_config(epochs=1, ema_decay=0.0), progress=False)
     raw_best, _ = read_checkpoint(tmp_path / "raw" / "best.safetensors")
     raw_last, _ = read_checkpoint(tmp_path / "raw" / "last.safetensors")
     assert_close(raw_best[key], raw_last[f"model.{key}"])
@@ -151,11 +153,11 @@ def test_the_kept_model_is_the_weight_average(tmp_path) -> None:
 
 def test_a_run_without_an_average_resumes_with_one_started_at_its_weights(tmp_path) -> None:
     train_set, val_set = BorderDataset(32, 0), BorderDataset(16, 1)
-    train(train_set, val_set, tmp_path / "run", small_config(epochs=1, ema_decay=0.0),
+    train(train_set, val_set, tmp_path / "run", config=small_config(epochs=1, ema_decay=0.0),
           progress=False)
     before, _ = read_checkpoint(tmp_path / "run" / "last.safetensors")
     resumed = train(train_set, val_set, tmp_path / "run",
-                    small_config(epochs=2, learning_rate=0.0), resume=True, progress=False)
+                    config=small_config(epochs=2, learning_rate=0.0), resume=True, progress=False)
     assert resumed.epochs_run == 2
     after, _ = read_checkpoint(tmp_path / "run" / "last.safetensors")
     key = "head.2.weight"  # a learning rate of 0 leaves the weights, so the average equals them
@@ -194,7 +196,7 @@ def test_validation_loss_is_the_label_smoothed_cross_entropy() -> None:
 def test_label_smoothing_out_of_range_is_an_error(tmp_path) -> None:
     with pytest.raises(XfasError, match="label smoothing 1.0"):
         train(BorderDataset(16, 0), BorderDataset(8, 1), tmp_path / "run",
-              small_config(label_smoothing=1.0), progress=False)
+              config=small_config(label_smoothing=1.0), progress=False)
 
 
 def _celeba_tree(root) -> list:
@@ -219,7 +221,7 @@ def _celeba_tree(root) -> list:
 def test_the_checkpoint_crops_the_face_as_training_did(tmp_path) -> None:
     boxes = _celeba_tree(tmp_path)
     data = CelebASpoof(tmp_path, split="train")
-    train(data, data, tmp_path / "run", small_config(epochs=1), progress=False)
+    train(data, data, tmp_path / "run", config=small_config(epochs=1), progress=False)
     model = load_model(tmp_path / "run")
     assert model.crop_scale == CROP_SCALE
     for index, box in enumerate(boxes):
@@ -238,4 +240,4 @@ def test_training_and_validation_cut_differently_is_an_error(tmp_path) -> None:
     with pytest.raises(XfasError, match="crop scale 1.5.* None"):
         train(CelebASpoof(tmp_path, split="train"),
               CelebASpoof(tmp_path, split="train", crop_scale=None), tmp_path / "run",
-              small_config(epochs=1), progress=False)
+              config=small_config(epochs=1), progress=False)

@@ -71,7 +71,7 @@ def write_grid_inputs(run_dir: Path, entries: Sequence[tuple[str, np.ndarray,
                                   encoding="utf-8")
 
 
-def write_map(run_dir: Path, image: str, method: str, thumbnail: np.ndarray) -> None:
+def write_map(run_dir: Path, image: str, method: str, *, thumbnail: np.ndarray) -> None:
     """Store one method's grid map (uint8)."""
     write_png(Path(run_dir) / FIGURES / "maps" / f"{_safe(image)}__{_safe(method)}.png",
               thumbnail)
@@ -87,7 +87,7 @@ def _read_png(path: Path) -> np.ndarray | None:
 # --- charts for the report -----------------------------------------------------------------
 
 def bar_chart(table: Mapping[str, Mapping[str, Mapping[str, Any]]], methods: Sequence[str],
-              evidence_types: Sequence[str], metric: str, title: str) -> bytes:
+              evidence_types: Sequence[str], *, metric: str, title: str) -> bytes:
     """One panel per evidence type: a horizontal bar per method, the mean ``metric`` over
     images with its bootstrap 95 % interval (``<metric>_ci``) as an error bar."""
     from matplotlib.figure import Figure

@@ -103,7 +103,8 @@ def binarize_top(map: Any, fraction: float = 0.3, seed: int = 0) -> Any:  # noqa
 
 # --- localisation ------------------------------------------------------------------------------
 
-def _iou_parts(mask: Any, saliency: Any, fraction: float, seed: int) -> tuple[float, float, float]:
+def _iou_parts(mask: Any, saliency: Any, fraction: float, *, seed: int
+               ) -> tuple[float, float, float]:
     """(IoU, x, y): x the share of pixels selected, y the mask's share; IoU NaN if no mask."""
     inside = _mask_values(mask)
     values = _map_values(saliency)
@@ -121,13 +122,13 @@ def _iou_parts(mask: Any, saliency: Any, fraction: float, seed: int) -> tuple[fl
     return intersection / union, k / n_pixels, n_mask / n_pixels
 
 
-def iou(mask: Any, map: Any, fraction: float = 0.3, seed: int = 0) -> float:  # noqa: A002
+def iou(mask: Any, map: Any, fraction: float = 0.3, *, seed: int = 0) -> float:  # noqa: A002
     """IoU between the mask and the map's top-``fraction`` pixels (``binarize_top``).
     NaN for an empty mask (callers leave NaN out of means and count it)."""
-    return float(_iou_parts(mask, map, fraction, seed)[0])
+    return float(_iou_parts(mask, map, fraction, seed=seed)[0])
 
 
-def niou(mask: Any, map: Any, fraction: float = 0.3, seed: int = 0) -> float:  # noqa: A002
+def niou(mask: Any, map: Any, fraction: float = 0.3, *, seed: int = 0) -> float:  # noqa: A002
     """Normalised IoU = IoU * max(x, y) / min(x, y) (X-FAS benchmark, SPED paper).
 
     x = k / (H W) is the share actually selected (k = round(fraction H W)), y the mask's
@@ -135,7 +136,7 @@ def niou(mask: Any, map: Any, fraction: float = 0.3, seed: int = 0) -> float:  #
     mask of y H W pixels, so nIoU = 1 is the best any such selection can do. NaN for an empty
     mask.
     """
-    value, x, y = _iou_parts(mask, map, fraction, seed)
+    value, x, y = _iou_parts(mask, map, fraction, seed=seed)
     if math.isnan(value):
         return math.nan
     return float(value * max(x, y) / min(x, y))
@@ -185,7 +186,7 @@ def _step_counts(n_pixels: int, steps: int) -> np.ndarray:
     return (2 * i * n_pixels + steps) // (2 * steps)
 
 
-def perturbation_curves(score_fn: ScoreFn, images: Any, maps: Any, mode: str,
+def perturbation_curves(score_fn: ScoreFn, images: Any, maps: Any, *, mode: str,
                         steps: int = 32, baseline: Baseline = "zero", batch_size: int = 32,
                         seed: int = 0, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Deletion or insertion curves of several images (RISE, Petsiuk et al. 2018, sec. 4.1).
@@ -266,7 +267,7 @@ def curve_auc(fractions: np.ndarray, scores: np.ndarray) -> np.ndarray | float:
     return float(area) if np.ndim(area) == 0 else area
 
 
-def _single(score_fn: ScoreFn, image: Any, map: Any, mode: str, steps: int,  # noqa: A002
+def _single(score_fn: ScoreFn, image: Any, map: Any, *, mode: str, steps: int,  # noqa: A002
             baseline: Baseline, batch_size: int, seed: int) -> float:
     image = torch.as_tensor(image)
     if image.ndim != 3:
@@ -277,42 +278,47 @@ def _single(score_fn: ScoreFn, image: Any, map: Any, mode: str, steps: int,  # n
                         f"(H, W) {tuple(image.shape[1:])}")
     if isinstance(baseline, (torch.Tensor, np.ndarray)):
         baseline = torch.as_tensor(baseline)
-    fractions, scores = perturbation_curves(score_fn, image[None], values[None], mode, steps,
-                                            baseline, batch_size, seed, progress=False)
+    fractions, scores = perturbation_curves(score_fn, image[None], values[None], mode=mode,
+                                            steps=steps, baseline=baseline,
+                                            batch_size=batch_size, seed=seed, progress=False)
     return float(curve_auc(fractions, scores[0]))
 
 
-def deletion_auc(score_fn: ScoreFn, image: Any, map: Any, steps: int = 32,  # noqa: A002
+def deletion_auc(score_fn: ScoreFn, image: Any, map: Any, *, steps: int = 32,  # noqa: A002
                  baseline: Baseline = "zero", batch_size: int = 32, seed: int = 0) -> float:
     """Deletion AUC (RISE): the mean score while the map's most important pixels are replaced
     by the baseline, most important first; lower = the map found what the score needs.
     The default baseline "zero" is RISE's for deletion. See ``perturbation_curves``."""
-    return _single(score_fn, image, map, "deletion", steps, baseline, batch_size, seed)
+    return _single(score_fn, image, map, mode="deletion", steps=steps, baseline=baseline,
+                   batch_size=batch_size, seed=seed)
 
 
-def insertion_auc(score_fn: ScoreFn, image: Any, map: Any, steps: int = 32,  # noqa: A002
+def insertion_auc(score_fn: ScoreFn, image: Any, map: Any, *, steps: int = 32,  # noqa: A002
                   baseline: Baseline = "blur", batch_size: int = 32, seed: int = 0) -> float:
     """Insertion AUC (RISE): the mean score while the map's most important pixels are revealed
     on the baseline, most important first; higher = better. The default baseline "blur" is
     RISE's for insertion. See ``perturbation_curves``."""
-    return _single(score_fn, image, map, "insertion", steps, baseline, batch_size, seed)
+    return _single(score_fn, image, map, mode="insertion", steps=steps, baseline=baseline,
+                   batch_size=batch_size, seed=seed)
 
 
-def deletion_aucs(score_fn: ScoreFn, images: Any, maps: Any, steps: int = 32,
+def deletion_aucs(score_fn: ScoreFn, images: Any, maps: Any, *, steps: int = 32,
                   baseline: Baseline = "zero", batch_size: int = 32, seed: int = 0,
                   progress: bool = True) -> list[float]:
     """``deletion_auc`` of each of several images, their steps sharing batches."""
-    fractions, scores = perturbation_curves(score_fn, images, maps, "deletion", steps,
-                                            baseline, batch_size, seed, progress)
+    fractions, scores = perturbation_curves(score_fn, images, maps, mode="deletion", steps=steps,
+                                            baseline=baseline, batch_size=batch_size, seed=seed,
+                                            progress=progress)
     return [float(v) for v in curve_auc(fractions, scores)]
 
 
-def insertion_aucs(score_fn: ScoreFn, images: Any, maps: Any, steps: int = 32,
+def insertion_aucs(score_fn: ScoreFn, images: Any, maps: Any, *, steps: int = 32,
                    baseline: Baseline = "blur", batch_size: int = 32, seed: int = 0,
                    progress: bool = True) -> list[float]:
     """``insertion_auc`` of each of several images, their steps sharing batches."""
-    fractions, scores = perturbation_curves(score_fn, images, maps, "insertion", steps,
-                                            baseline, batch_size, seed, progress)
+    fractions, scores = perturbation_curves(score_fn, images, maps, mode="insertion", steps=steps,
+                                            baseline=baseline, batch_size=batch_size, seed=seed,
+                                            progress=progress)
     return [float(v) for v in curve_auc(fractions, scores)]
 
 
@@ -333,7 +339,7 @@ def mean_ignoring_nan(values: Sequence[float] | np.ndarray) -> tuple[float, int,
 
 
 def bootstrap_ci(values: Sequence[float] | np.ndarray, n_boot: int = 1000,
-                 alpha: float = 0.05, seed: int = 0) -> tuple[float, float]:
+                 alpha: float = 0.05, *, seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap confidence interval of the mean over images, NaN values left out:
     the alpha/2 and 1 - alpha/2 quantiles of the means of ``n_boot`` resamples (with
     replacement, same size) drawn with ``numpy.random.default_rng(seed)``.

@@ -104,7 +104,7 @@ def _spoof_probability(model: FASModel, images: list[np.ndarray],
 
 
 def evidence_reliance(model: FASModel, data: str | Path, split: str | None = "test",
-                      threshold: float = 0.5, seed: int = 0, limit: int | None = None,
+                      *, threshold: float = 0.5, seed: int = 0, limit: int | None = None,
                       progress: bool = True) -> RelianceResult:
     """Blur the evidence, the face and a control box of each spoof image of ``data`` (the
     benchmark layout) in turn and report how the model's spoof probability changes.

@@ -113,8 +113,9 @@ def _charts(results: Mapping[str, Any]) -> str:
         return "<p class=\"note\">No scores to chart.</p>"
     parts = []
     for metric, label in (("iou", "IoU"), ("niou", "nIoU")):
-        png = bar_chart(results["table"], results["methods"], results["evidence_types"], metric,
-                        f"{label} per evidence type (mean over images, bootstrap 95 % CI)")
+        png = bar_chart(results["table"], results["methods"], results["evidence_types"],
+                        metric=metric, title=f"{label} per evidence type (mean over images, "
+                                              "bootstrap 95 % CI)")
         parts.append(html_image(png, f"{label} bar chart"))
     return "\n".join(parts)
 

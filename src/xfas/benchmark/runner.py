@@ -134,7 +134,7 @@ def _config_difference(stored: dict, wanted: dict) -> str:
 
 
 def run_benchmark(config: BenchmarkConfig, out: str | Path, resume: bool = False,
-                  workers: int = 1, dask: str | None = None, progress: bool = True,
+                  *, workers: int = 1, dask: str | None = None, progress: bool = True,
                   on_unit: Callable[[int], None] | None = None) -> BenchmarkRun:
     """Run (or resume, or just re-tabulate) the benchmark into the folder ``out``.
 
@@ -179,7 +179,8 @@ def run_benchmark(config: BenchmarkConfig, out: str | Path, resume: bool = False
                           fingerprint=fingerprint)
         context(spec, model)  # this process reuses the model just loaded
         if not store.has_images():
-            _scan(config, wanted["data"], model, methods, store, out, progress)
+            _scan(config, wanted["data"], model, methods=methods, store=store, out=out,
+                  progress=progress)
         if info is None:  # recorded once the data are known to be usable
             store.init_run(wanted, fingerprint, versions())
         if config.concepts is not None:
@@ -187,19 +188,20 @@ def run_benchmark(config: BenchmarkConfig, out: str | Path, resume: bool = False
         scored = store.images("scored")
         executor = Executor(workers, dask)
         with executor:
-            assignment = (_calibrate(config, spec, store, executor, progress)
+            assignment = (_calibrate(config, spec, store, executor=executor, progress=progress)
                           if SPED_MATCHED in methods else {})
             spec = replace(spec, assignment=assignment,
                            grid=frozenset(r.name for r in scored[:config.grid_images]))
             units = plan_units(scored, method_groups(methods, model, spec), config.unit_size)
             done = store.done()
             todo = [u for u in units if not all(p in done for p in u.pairs)]
-            computed = _compute(todo, len(units), spec, store, executor, out, progress, on_unit)
+            computed = _compute(todo, len(units), spec, store=store, executor=executor, out=out,
+                                progress=progress, on_unit=on_unit)
         results = write_tables(out, store)
     return BenchmarkRun(out, results, len(units), computed, executor.describe())
 
 
-def _compute(todo: Sequence[Unit], total: int, spec: WorkerSpec, store: RunStore,
+def _compute(todo: Sequence[Unit], total: int, spec: WorkerSpec, *, store: RunStore,
              executor: Executor, out: Path, progress: bool,
              on_unit: Callable[[int], None] | None) -> int:
     """Compute the units still to do, storing each result (and its grid maps) as it comes;
@@ -211,7 +213,7 @@ def _compute(todo: Sequence[Unit], total: int, spec: WorkerSpec, store: RunStore
         try:
             for _, result in executor.imap(compute_unit, spec, todo):
                 for (image, method), thumbnail in result.maps.items():
-                    write_map(out, image, method, thumbnail)
+                    write_map(out, image, method, thumbnail=thumbnail)
                 store.write_unit(result.rows, result.done)
                 computed += 1
                 bar.advance(task)
@@ -234,7 +236,7 @@ def plan_units(records: Sequence[ImageRecord], groups: Sequence[tuple[str, ...]]
     return [Unit(batch, group) for batch in batches for group in groups]
 
 
-def _scan(config: BenchmarkConfig, data: str, model: Any, methods: list[str],
+def _scan(config: BenchmarkConfig, data: str, model: Any, *, methods: list[str],
           store: RunStore, out: Path, progress: bool) -> None:
     """Choose and check the images, store them with the problems, keep the grid's inputs."""
     from xfas.data.benchmark_layout import read_mask
@@ -245,8 +247,9 @@ def _scan(config: BenchmarkConfig, data: str, model: Any, methods: list[str],
         from xfas.data.face import FaceDetector
         detector = FaceDetector.from_assets(config.assets)
     result = scan_benchmark(data, config.split, config.calibration_split,
-                            SPED_MATCHED in methods, config.calibration_fraction, config.limit,
-                            config.seed, detector, progress)
+                            need_calibration=SPED_MATCHED in methods,
+                            calibration_fraction=config.calibration_fraction, limit=config.limit,
+                            seed=config.seed, detector=detector, progress=progress)
     if not result.scored:
         raise XfasError(f"--data {config.data}: no image to score in "
                         f"{result.info['scored_split']} ({len(result.problems)} problem(s) "
@@ -272,7 +275,7 @@ def concept_figure(bank_path: str, out: Path) -> None:
         crop_grid_figure(bank, target)
 
 
-def _calibrate(config: BenchmarkConfig, spec: WorkerSpec, store: RunStore, executor: Executor,
+def _calibrate(config: BenchmarkConfig, spec: WorkerSpec, store: RunStore, *, executor: Executor,
                progress: bool) -> dict[str, int]:
     """The SPED concept assigned to each evidence type: the one with the highest mean IoU on
     the calibration images (ties: the lower index). Stored, so it is made once per run."""

@@ -41,7 +41,7 @@ class ScanResult:
 
 
 def scan_benchmark(root: str | Path, split: str | None = AUTO, calibration_split: str = "val",
-                   need_calibration: bool = False, calibration_fraction: float = 0.2,
+                   *, need_calibration: bool = False, calibration_fraction: float = 0.2,
                    limit: int | None = None, seed: int = 0, detector: Any = None,
                    progress: bool = True) -> ScanResult:
     """Select and check the images of a run in the benchmark layout at ``root``.
@@ -63,7 +63,7 @@ def scan_benchmark(root: str | Path, split: str | None = AUTO, calibration_split
     scored_split = ("test" if has_splits else None) if split == AUTO else split
     scored_split = None if scored_split == ALL_IMAGES else scored_split
     problems: list[Problem] = []
-    dataset = _open(root, scored_split, seed, problems)
+    dataset = _open(root, scored_split, seed, problems=problems)
     candidates = _candidates(dataset)
     info: dict[str, Any] = {"data": str(root), "scored_split": scored_split or "all images",
                             "manifest_splits": has_splits}
@@ -74,7 +74,7 @@ def scan_benchmark(root: str | Path, split: str | None = AUTO, calibration_split
                 raise XfasError(f"--calibration-split {calibration_split!r}: must differ from "
                                 f"the scored split {scored_split!r} (calibration images are "
                                 "never scored)")
-            calibration = _candidates(_open(root, calibration_split, seed, problems))
+            calibration = _candidates(_open(root, calibration_split, seed, problems=problems))
             info["calibration"] = f"split {calibration_split!r}"
         else:
             candidates, calibration = carve(candidates, calibration_fraction, seed)
@@ -89,8 +89,9 @@ def scan_benchmark(root: str | Path, split: str | None = AUTO, calibration_split
     with progress_bar(progress) as bar:
         task = bar.add_task("checking images", total=len(jobs))
         for role, name in jobs:
-            record = check_image(name, role, paths[name], layout, dataset.evidence_types,
-                                 listed.get(name, ()), detector, problems)
+            record = check_image(name, role, paths[name], layout=layout,
+                                 evidence_types=dataset.evidence_types,
+                                 listed=listed.get(name, ()), detector=detector, problems=problems)
             if record is not None:
                 records[role].append(record)
             bar.advance(task)
@@ -116,7 +117,7 @@ def carve(names: Sequence[str], fraction: float, seed: int) -> tuple[list[str], 
             [n for i, n in enumerate(names) if i in chosen])
 
 
-def check_image(name: str, role: str, path: Path, layout: BenchmarkLayout,
+def check_image(name: str, role: str, path: Path, *, layout: BenchmarkLayout,
                 evidence_types: Sequence[str], listed: Sequence[str], detector: Any,
                 problems: list[Problem]) -> ImageRecord | None:
     """The record of one image with its usable masks, or None (with the reasons appended to
@@ -165,7 +166,7 @@ def check_image(name: str, role: str, path: Path, layout: BenchmarkLayout,
     return ImageRecord(name, role, str(path), masks, box, height, width)
 
 
-def _open(root: Path, split: str | None, seed: int, problems: list[Problem]) -> BenchmarkDataset:
+def _open(root: Path, split: str | None, seed: int, *, problems: list[Problem]) -> BenchmarkDataset:
     """The dataset of one split; the files it left out while indexing become problems."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # re-issued below with the run's other problems

@@ -198,7 +198,7 @@ def _load(model: Any, images: Sequence[UnitImage]) -> tuple[torch.Tensor, list[_
 
 
 def _explain(ctx: WorkerContext, spec: WorkerSpec, methods: Sequence[str],
-             batch: torch.Tensor) -> dict[str, torch.Tensor]:
+             *, batch: torch.Tensor) -> dict[str, torch.Tensor]:
     """{method: maps (N, S, S)} on the model input; ``sped-matched``: (N, K, S, S)."""
     from xfas.explain import explain_many
 
@@ -219,16 +219,16 @@ def _explain(ctx: WorkerContext, spec: WorkerSpec, methods: Sequence[str],
     return {m: maps[m].detach().float().cpu() for m in methods}
 
 
-def localisation_rows(image: str, method: str, evidence: str, mask: np.ndarray,
+def localisation_rows(image: str, method: str, evidence: str, *, mask: np.ndarray,
                       full_map: torch.Tensor, fraction: float, seed: int) -> list[Row]:
     """IoU, nIoU (top ``fraction`` pixels) and pointing game of one map against one mask."""
-    return [(image, method, evidence, "iou", iou(mask, full_map, fraction, seed)),
-            (image, method, evidence, "niou", niou(mask, full_map, fraction, seed)),
+    return [(image, method, evidence, "iou", iou(mask, full_map, fraction, seed=seed)),
+            (image, method, evidence, "niou", niou(mask, full_map, fraction, seed=seed)),
             (image, method, evidence, "pointing_game", pointing_game(mask, full_map, seed))]
 
 
 def faithfulness_rows(model: Any, batch: torch.Tensor, maps: torch.Tensor,
-                      names: Sequence[str], method: str, spec: WorkerSpec) -> list[Row]:
+                      *, names: Sequence[str], method: str, spec: WorkerSpec) -> list[Row]:
     """Deletion and insertion AUC of the spoof probability, per image, on the model input."""
     def score(x: torch.Tensor) -> torch.Tensor:
         return model.spoof_probability(model(x))
@@ -237,9 +237,10 @@ def faithfulness_rows(model: Any, batch: torch.Tensor, maps: torch.Tensor,
     rows: list[Row] = []
     for metric, mode, baseline in (("deletion_auc", "deletion", DELETION_BASELINE),
                                    ("insertion_auc", "insertion", INSERTION_BASELINE)):
-        fractions, curves = perturbation_curves(score, batch, maps.to(batch.device), mode,
-                                                config.steps, baseline, config.batch_size,
-                                                config.seed, progress=False)
+        fractions, curves = perturbation_curves(score, batch, maps.to(batch.device), mode=mode,
+                                                steps=config.steps, baseline=baseline,
+                                                batch_size=config.batch_size, seed=config.seed,
+                                                progress=False)
         aucs = np.atleast_1d(curve_auc(fractions, curves))
         rows += [(name, method, IMAGE_EVIDENCE, metric, float(v)) for name, v in zip(names, aucs)]
     return rows
@@ -250,7 +251,7 @@ def compute_unit(spec: WorkerSpec, unit: Unit) -> UnitResult:
     config = spec.config
     ctx = context(spec)
     batch, loaded = _load(ctx.model, unit.images)
-    maps = _explain(ctx, spec, unit.methods, batch)
+    maps = _explain(ctx, spec, unit.methods, batch=batch)
     rows: list[Row] = []
     grid: dict[tuple[str, str], np.ndarray] = {}
     for index, image in enumerate(loaded):
@@ -262,21 +263,22 @@ def compute_unit(spec: WorkerSpec, unit: Unit) -> UnitResult:
                     if evidence not in spec.assignment:
                         continue
                     full = image.geometry.to_image(maps[method][index, spec.assignment[evidence]])
-                    rows += localisation_rows(name, method, evidence, mask, full,
-                                              config.fraction, config.seed)
+                    rows += localisation_rows(name, method, evidence, mask=mask, full_map=full,
+                                              fraction=config.fraction, seed=config.seed)
                     shown = full if shown is None else shown
             else:
                 shown = image.geometry.to_image(maps[method][index])
                 for evidence, mask in image.masks.items():
-                    rows += localisation_rows(name, method, evidence, mask, shown,
-                                              config.fraction, config.seed)
+                    rows += localisation_rows(name, method, evidence, mask=mask, full_map=shown,
+                                              fraction=config.fraction, seed=config.seed)
             if name in spec.grid and shown is not None:
                 grid[(name, method)] = map_thumbnail(shown.numpy(), config.grid_side)
     if config.faithfulness:
         names = [image.item.name for image in loaded]
         for method in unit.methods:
             if method != SPED_MATCHED:
-                rows += faithfulness_rows(ctx.model, batch, maps[method], names, method, spec)
+                rows += faithfulness_rows(ctx.model, batch, maps[method], names=names,
+                                          method=method, spec=spec)
     return UnitResult(rows, unit.pairs, grid)
 
 
@@ -294,5 +296,5 @@ def compute_calibration(spec: WorkerSpec, unit: Unit) -> CalibrationResult:
         for evidence, mask in image.masks.items():
             for concept in range(full.shape[0]):
                 rows.append((image.item.name, evidence, concept,
-                             iou(mask, full[concept], fraction, seed)))
+                             iou(mask, full[concept], fraction, seed=seed)))
     return CalibrationResult(rows, list(explanation.names))

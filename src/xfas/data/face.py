@@ -50,7 +50,7 @@ class FaceDetector:
 
     @classmethod
     def from_assets(cls, assets: str | Path | None = None, caffemodel: str | Path | None = None,
-                    prototxt: str | Path | None = None, min_confidence: float = 0.6
+                    prototxt: str | Path | None = None, *, min_confidence: float = 0.6
                     ) -> "FaceDetector":
         """RetinaFace when its two files are found (explicit paths, else ``assets`` or
         XFAS_ASSETS), else the Haar cascade. An explicit ``caffemodel`` that is missing is an
@@ -90,8 +90,8 @@ class FaceDetector:
             return None
         left, right = best[3] * width, best[5] * width
         top, bottom = best[4] * height, best[6] * height
-        return _clip_box(int(left), int(top), int(right - left + 1), int(bottom - top + 1),
-                         width, height)
+        return _clip_box((int(left), int(top), int(right - left + 1), int(bottom - top + 1)),
+                         width=width, height=height)
 
     def _detect_haar(self, image_rgb: np.ndarray) -> FaceBox | None:
         height, width = image_rgb.shape[:2]
@@ -103,7 +103,7 @@ class FaceDetector:
         if len(boxes) == 0:
             return None
         x, y, w, h = (int(v) for v in boxes[int(np.argmax(np.ravel(weights)))])
-        return _clip_box(x, y, w, h, width, height)
+        return _clip_box((x, y, w, h), width=width, height=height)
 
 
 def best_detection(rows: np.ndarray, min_confidence: float) -> np.ndarray | None:
@@ -134,8 +134,10 @@ def _read_caffe(caffemodel: Path, prototxt: Path) -> cv2.dnn.Net:
     return net
 
 
-def _clip_box(x: int, y: int, w: int, h: int, width: int, height: int) -> FaceBox | None:
-    """The box cut to the image; None when nothing of it is inside."""
+def _clip_box(box: FaceBox, *, width: int, height: int) -> FaceBox | None:
+    """The (x, y, w, h) box cut to a ``width`` x ``height`` image; None when nothing of it is
+    inside."""
+    x, y, w, h = box
     x0, y0 = max(x, 0), max(y, 0)
     x1, y1 = min(x + w, width), min(y + h, height)
     if x1 <= x0 or y1 <= y0:

@@ -24,7 +24,7 @@ _WHITE = (255, 255, 255, 255)
 
 
 def load_image(source: str | Path | bytes, max_bytes: int = 10_000_000,
-               max_pixels: int = 40_000_000, name: str | None = None) -> np.ndarray:
+               max_pixels: int = 40_000_000, *, name: str | None = None) -> np.ndarray:
     """Decode an image file or its bytes into an upright RGB uint8 array (H, W, 3).
 
     - EXIF orientation is applied (``ImageOps.exif_transpose``); an unreadable EXIF block is

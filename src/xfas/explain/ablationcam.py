@@ -48,13 +48,13 @@ class AblationCAM(Explainer):
                 rows = torch.arange(start, stop, device=activations.device)
                 base = score(h(activations, batch), rows)
                 for offset in range(stop - start):
-                    weights = self._weights(h, score, activations[offset], base[offset],
-                                            batch[offset:offset + 1], start + offset)
+                    weights = self._weights(h, score, activations[offset], base=base[offset],
+                                            image=batch[offset:offset + 1], row=start + offset)
                     maps.append((weights[:, None, None] * activations[offset]).sum(dim=0))
                     advance()
         return torch.stack(maps)
 
-    def _weights(self, h, score, activations: torch.Tensor, base: torch.Tensor,
+    def _weights(self, h, score, activations: torch.Tensor, *, base: torch.Tensor,
                  image: torch.Tensor, row: int) -> torch.Tensor:
         """w_k = (y - y_k) / y for every channel k of one image's activations (K, h, w)."""
         channels = activations.shape[0]

@@ -157,7 +157,7 @@ def _callable(function: Callable[[torch.Tensor], torch.Tensor]) -> ScoreFn:
     return score
 
 
-def resolve_target(model: nn.Module, target: Target, count: int, kind: str) -> ScoreFn:
+def resolve_target(model: nn.Module, target: Target, count: int, *, kind: str) -> ScoreFn:
     """The score function for ``target`` (see the module docstring); ``count`` = N images,
     ``kind`` = ``LOGIT`` (gradient methods) or ``PROBABILITY`` (perturbation methods)."""
     if isinstance(target, str):
@@ -257,7 +257,7 @@ class Explainer(ABC):
     relu: ClassVar[bool] = True  # keep the positive part of the raw map before scaling
 
     def __init__(self, model: nn.Module, layer: str | None = None, seed: int = 0,
-                 batch_size: int = 64, progress: bool = True) -> None:
+                 *, batch_size: int = 64, progress: bool = True) -> None:
         if not isinstance(model, nn.Module):
             raise XfasError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
         if not isinstance(batch_size, int) or batch_size < 1:
@@ -277,7 +277,7 @@ class Explainer(ABC):
         return torch.Generator(device=self.device).manual_seed(self.seed + offset)
 
     def score_fn(self, target: Target, count: int) -> ScoreFn:
-        return resolve_target(self.model, target, count, self.target_kind)
+        return resolve_target(self.model, target, count, kind=self.target_kind)
 
     def checked(self, images: torch.Tensor) -> torch.Tensor:
         """``images`` checked and moved to the model's device (see ``check_images``)."""

@@ -34,15 +34,16 @@ class GradientCAM(Explainer):
         return (self.weights(activations, gradients) * activations).sum(dim=1)
 
     def attribute(self, images: torch.Tensor, target: Target) -> torch.Tensor:
-        return layer_cams(self.model, self.layer, images, target, [self], self.batch_size)[0]
+        return layer_cams(self.model, self.layer, images, target=target, methods=[self],
+                          batch_size=self.batch_size)[0]
 
 
-def layer_cams(model: nn.Module, layer: str, images: torch.Tensor, target: Target,
+def layer_cams(model: nn.Module, layer: str, images: torch.Tensor, *, target: Target,
                methods: Sequence[GradientCAM], batch_size: int) -> list[torch.Tensor]:
     """Raw maps (N, h, w) of each method, sharing one forward (and one backward) pass per batch
     of at most ``batch_size`` images. The model must already be in eval mode."""
     name, module = resolve_layer(model, layer)
-    score_fn = resolve_target(model, target, images.shape[0], LOGIT)
+    score_fn = resolve_target(model, target, images.shape[0], kind=LOGIT)
     need_grads = any(method.needs_gradients for method in methods)
     results: list[list[torch.Tensor]] = [[] for _ in methods]
     for start, stop in chunks(images.shape[0], batch_size):

@@ -39,7 +39,7 @@ class LayerRecord:
 
 @contextmanager
 def capture(module: nn.Module, name: str, gradients: bool = False,
-            stop: bool = False) -> Iterator[LayerRecord]:
+            *, stop: bool = False) -> Iterator[LayerRecord]:
     """Record ``module``'s output during the forward passes inside the block.
 
     gradients: the record is a leaf requiring grad and the rest of the forward records a graph.

@@ -29,7 +29,7 @@ SAMPLINGS = ("iid", "paired")
 
 
 def binary_samples(count: int, features: int, generator: torch.Generator,
-                   device: torch.device, paired: bool) -> torch.Tensor:
+                   *, device: torch.device, paired: bool) -> torch.Tensor:
     """(count, K) coalitions, uniform on {0, 1}^K; paired: row 2j + 1 = 1 - row 2j."""
     draws = (count + 1) // 2 if paired else count
     rows = torch.randint(0, 2, (draws, features), generator=generator, device=device).double()
@@ -39,7 +39,7 @@ def binary_samples(count: int, features: int, generator: torch.Generator,
 
 
 def weighted_ridge(x: torch.Tensor, y: torch.Tensor, weights: torch.Tensor,
-                   alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
+                   *, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
     """(coefficients, intercept) minimising sum_i w_i (y_i - b - x_i.c)^2 + alpha |c|^2."""
     total = weights.sum()
     x_mean = (weights[:, None] * x).sum(dim=0) / total
@@ -65,12 +65,12 @@ class LIME(RegionExplainer):
     name = "lime"
     target_kind: ClassVar[str] = PROBABILITY
 
-    def __init__(self, model, layer=None, seed: int = 0, batch_size: int = 64,
+    def __init__(self, model, layer=None, seed: int = 0, *, batch_size: int = 64,
                  progress: bool = True, n_samples: int = 1000,
                  segmentation: str | torch.Tensor = "slic",
                  n_segments: int = 50, compactness: float = 10.0, cells: int = 8,
                  kernel_width: float = 0.25, alpha: float = 1.0, sampling: str = "iid") -> None:
-        super().__init__(model, layer, seed, batch_size, progress)
+        super().__init__(model, layer, seed, batch_size=batch_size, progress=progress)
         if n_samples < 2:
             raise XfasError(f"lime: n_samples must be at least 2, got {n_samples}")
         if isinstance(segmentation, str) and segmentation not in SEGMENTATIONS:
@@ -93,17 +93,18 @@ class LIME(RegionExplainer):
         return results
 
     def _one(self, image: torch.Tensor, score, index: int) -> RegionAttribution:
-        segments = superpixels(image, self.segmentation, self.n_segments, self.compactness,
-                               self.cells)
+        segments = superpixels(image, self.segmentation, self.n_segments,
+                               compactness=self.compactness, cells=self.cells)
         features = int(segments.max()) + 1
-        samples = binary_samples(self.n_samples, features, self.generator(), image.device,
-                                 self.sampling == "paired")
+        samples = binary_samples(self.n_samples, features, self.generator(), device=image.device,
+                                 paired=self.sampling == "paired")
         samples[0] = 1  # the unperturbed image, as in lime
-        values = evaluate_coalitions(self.model, score, image, region_means(image, segments),
-                                     segments, samples, index, self.batch_size)
+        values = evaluate_coalitions(self.model, score, image, fill=region_means(image, segments),
+                                     segments=segments, coalitions=samples, row=index,
+                                     batch_size=self.batch_size)
         shown = samples.sum(dim=1)
         distance = 1 - torch.sqrt(shown / features)  # cosine distance to the all-ones sample
         kernel = torch.sqrt(torch.exp(-distance ** 2 / self.kernel_width ** 2))
-        coefficients, intercept = weighted_ridge(samples, values, kernel, self.alpha)
+        coefficients, intercept = weighted_ridge(samples, values, kernel, alpha=self.alpha)
         return RegionAttribution(segments, coefficients.float(), float(intercept),
                                  float(values[0]))

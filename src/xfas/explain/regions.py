@@ -43,7 +43,7 @@ def region_maps(regions: list[RegionAttribution]) -> torch.Tensor:
     return normalize_maps(painted, tuple(painted.shape[-2:]))
 
 
-def grid_cells(height: int, width: int, cells: int, device: torch.device | None = None
+def grid_cells(height: int, width: int, cells: int, *, device: torch.device | None = None
                ) -> torch.Tensor:
     """Labels (H, W) of a cells x cells grid, row-major."""
     rows = torch.arange(height, device=device) * cells // height
@@ -59,7 +59,7 @@ def _display(image: torch.Tensor) -> np.ndarray:
 
 
 def superpixels(image: torch.Tensor, method: str | torch.Tensor = "slic", n_segments: int = 50,
-                compactness: float = 10.0, cells: int = 8) -> torch.Tensor:
+                *, compactness: float = 10.0, cells: int = 8) -> torch.Tensor:
     """Labels (H, W), consecutive from 0, on the image's device.
 
     slic (default): about ``n_segments`` compact superpixels; 50 at 64x64 gives regions of
@@ -77,7 +77,7 @@ def superpixels(image: torch.Tensor, method: str | torch.Tensor = "slic", n_segm
         return torch.unique(method, return_inverse=True)[1].to(image.device)
     _, height, width = image.shape
     if method == "grid":
-        return grid_cells(height, width, cells, image.device)
+        return grid_cells(height, width, cells, device=image.device)
     if method not in SEGMENTATIONS:
         raise XfasError(f"segmentation {method!r}: expected one of {', '.join(SEGMENTATIONS)}")
     from skimage.segmentation import quickshift, slic
@@ -93,7 +93,7 @@ def superpixels(image: torch.Tensor, method: str | torch.Tensor = "slic", n_segm
         labels = quickshift(array, kernel_size=2, max_dist=6, ratio=0.5)
     found, consecutive = np.unique(labels, return_inverse=True)
     if len(found) < MIN_REGIONS:
-        return grid_cells(height, width, max(2, round(math.sqrt(n_segments))), image.device)
+        return grid_cells(height, width, max(2, round(math.sqrt(n_segments))), device=image.device)
     return torch.from_numpy(consecutive.reshape(height, width).astype(np.int64)).to(image.device)
 
 
@@ -124,7 +124,7 @@ def gaussian_blur(images: torch.Tensor, sigma: float, radius: int | None = None
 
 
 def evaluate_coalitions(model: nn.Module, score: ScoreFn, image: torch.Tensor,
-                        fill: torch.Tensor, segments: torch.Tensor, coalitions: torch.Tensor,
+                        *, fill: torch.Tensor, segments: torch.Tensor, coalitions: torch.Tensor,
                         row: int, batch_size: int) -> torch.Tensor:
     """Scores (n,) of the image with the regions of each coalition (n, K) visible (1) and the
     others replaced by ``fill`` (C, H, W); at most ``batch_size`` composed images at a time.

@@ -72,7 +72,7 @@ def available_explainers() -> list[str]:
     return list(_REGISTRY)
 
 
-def create_explainer(name: str, model: nn.Module, layer: str | None = None, seed: int = 0,
+def create_explainer(name: str, model: nn.Module, layer: str | None = None, *, seed: int = 0,
                      batch_size: int = 64, **options) -> Explainer:
     """The explainer ``name`` for ``model``; options go to its constructor (e.g. ``n_masks``
     for RISE, ``progress=False``). An unknown name is an error that lists the valid ones."""
@@ -90,13 +90,13 @@ def create_explainer(name: str, model: nn.Module, layer: str | None = None, seed
 
 
 def explain_many(model: nn.Module, images: torch.Tensor, methods: Sequence[str],
-                 target: Target = "spoof", layer: str | None = None, seed: int = 0,
+                 *, target: Target = "spoof", layer: str | None = None, seed: int = 0,
                  batch_size: int = 64, **options) -> dict[str, torch.Tensor]:
     """{name: maps (N, H, W)} for each method; the gradient CAMs (gradcam, gradcam++,
     xgradcam, hirescam, layercam, eigencam, eigengradcam, randomcam) share one forward and one
     backward pass per batch instead of one each (timings: benchmarks/results/explainers.md).
     Options go to every method that is not a gradient CAM."""
-    explainers = {name: create_explainer(name, model, layer, seed, batch_size,
+    explainers = {name: create_explainer(name, model, layer, seed=seed, batch_size=batch_size,
                                          **({} if _is_cam(name) else options))
                   for name in methods}
     cams = {name: e for name, e in explainers.items() if isinstance(e, GradientCAM)}
@@ -108,8 +108,8 @@ def explain_many(model: nn.Module, images: torch.Tensor, methods: Sequence[str],
             by_layer.setdefault(explainer.layer, {})[name] = explainer
         with evaluating(model):
             for layer_name, group in by_layer.items():
-                raw = layer_cams(model, layer_name, checked, target, list(group.values()),
-                                 batch_size)
+                raw = layer_cams(model, layer_name, checked, target=target,
+                                 methods=list(group.values()), batch_size=batch_size)
                 for name, maps in zip(group, raw):
                     results[name] = normalize_maps(maps, tuple(checked.shape[-2:]))
     for name, explainer in explainers.items():

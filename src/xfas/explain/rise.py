@@ -38,7 +38,7 @@ def _big_size(height: int, width: int, cells: int) -> tuple[int, int, int, int]:
     return cell_h, cell_w, (cells + 1) * cell_h, (cells + 1) * cell_w
 
 
-def rise_masks(count: int, height: int, width: int, cells: int, p: float,
+def rise_masks(count: int, height: int, width: int, *, cells: int, p: float,
                generator: torch.Generator, device: torch.device,
                paired: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """``count`` soft masks (count, H, W) in [0, 1] and their grids (count, cells^2);
@@ -60,7 +60,7 @@ def rise_masks(count: int, height: int, width: int, cells: int, p: float,
     return masks[:count], grids[:count]
 
 
-def cell_footprints(height: int, width: int, cells: int, device: torch.device) -> torch.Tensor:
+def cell_footprints(height: int, width: int, cells: int, *, device: torch.device) -> torch.Tensor:
     """E_shift[phi_j(x)] (cells^2, H, W): the mean weight of grid cell j in the mask at x."""
     cell_h, cell_w, big_h, big_w = _big_size(height, width, cells)
     one_hot = torch.eye(cells * cells, device=device).reshape(-1, 1, cells, cells)
@@ -85,10 +85,10 @@ class RISE(Explainer):
     target_kind: ClassVar[str] = PROBABILITY
     relu: ClassVar[bool] = False
 
-    def __init__(self, model, layer=None, seed: int = 0, batch_size: int = 64,
+    def __init__(self, model, layer=None, seed: int = 0, *, batch_size: int = 64,
                  progress: bool = True, n_masks: int = 4000, cells: int = 8, p: float = 0.5,
                  sampling: str = "iid", control_variate: bool = False) -> None:
-        super().__init__(model, layer, seed, batch_size, progress)
+        super().__init__(model, layer, seed, batch_size=batch_size, progress=progress)
         if n_masks < 1 or cells < 1 or not 0 < p < 1:
             raise XfasError(f"rise: need n_masks >= 1, cells >= 1 and 0 < p < 1, got "
                             f"n_masks={n_masks}, cells={cells}, p={p}")
@@ -116,8 +116,9 @@ class RISE(Explainer):
         groups = chunks(self.n_masks, group)
         with torch.no_grad(), progress_steps(len(groups), "RISE", self.progress) as advance:
             for start, stop in groups:
-                masks, grids[start:stop] = rise_masks(stop - start, height, width, self.cells,
-                                                      self.p, generator, device, paired)
+                masks, grids[start:stop] = rise_masks(stop - start, height, width, cells=self.cells,
+                                                      p=self.p, generator=generator, device=device,
+                                                      paired=paired)
                 if self.control_variate:
                     mask_sum += masks.sum(dim=0)
                     grid_mask_sum += torch.tensordot(grids[start:stop].T, masks, dims=1)
@@ -133,10 +134,11 @@ class RISE(Explainer):
                 advance()
         if not self.control_variate:
             return weighted / (self.n_masks * self.p)
-        return self._with_control_variate(weighted, scores, grids, mask_sum, grid_mask_sum)
+        return self._with_control_variate(weighted, scores, grids, mask_sum=mask_sum,
+                                          grid_mask_sum=grid_mask_sum)
 
     def _with_control_variate(self, weighted: torch.Tensor, scores: torch.Tensor,
-                              grids: torch.Tensor, mask_sum: torch.Tensor,
+                              grids: torch.Tensor, *, mask_sum: torch.Tensor,
                               grid_mask_sum: torch.Tensor) -> torch.Tensor:
         """Eq. 6 on the residuals of f ~ a + b.g, plus E[(a + b.g) M(x)] / p in closed form."""
         p, count = self.p, self.n_masks
@@ -147,7 +149,8 @@ class RISE(Explainer):
         a, b = coefficients[0], coefficients[1:]  # (images,), (cells^2, images)
         residual = (weighted - a[:, None, None] * mask_sum
                     - torch.einsum("jn,jhw->nhw", b, grid_mask_sum)) / (count * p)
-        footprint = cell_footprints(*weighted.shape[-2:], self.cells, weighted.device)
+        height, width = weighted.shape[-2:]
+        footprint = cell_footprints(height, width, self.cells, device=weighted.device)
         per_cell = a * p + p * p * b.sum(dim=0)  # (images,)
         linear = (per_cell[:, None, None] * footprint.sum(dim=0)
                   + (p - p * p) * torch.einsum("jn,jhw->nhw", b, footprint)) / p

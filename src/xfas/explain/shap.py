@@ -53,7 +53,7 @@ def exact_shapley(values: torch.Tensor, features: int) -> torch.Tensor:
 
 
 def kernel_coalitions(count: int, features: int, generator: torch.Generator,
-                      device: torch.device, paired: bool) -> torch.Tensor:
+                      *, device: torch.device, paired: bool) -> torch.Tensor:
     """(count, M) coalitions drawn from the Shapley kernel (sizes 1..M-1)."""
     draws = (count + 1) // 2 if paired else count
     sizes = torch.arange(1, features, device=device, dtype=torch.float64)
@@ -68,7 +68,7 @@ def kernel_coalitions(count: int, features: int, generator: torch.Generator,
 
 
 def kernel_shap_solve(coalitions: torch.Tensor, values: torch.Tensor, base: float,
-                      full: float) -> torch.Tensor:
+                      *, full: float) -> torch.Tensor:
     """Least squares of v(S) - v(0) on the coalitions with sum(phi) = v(all) - v(0)."""
     delta = full - base
     target = values - base - coalitions[:, -1] * delta
@@ -95,13 +95,13 @@ class KernelSHAP(RegionExplainer):
     name = "shap"
     target_kind: ClassVar[str] = PROBABILITY
 
-    def __init__(self, model, layer=None, seed: int = 0, batch_size: int = 64,
+    def __init__(self, model, layer=None, seed: int = 0, *, batch_size: int = 64,
                  progress: bool = True, n_samples: int = 2048,
                  features: str | torch.Tensor = "grid",
                  cells: int = 8, n_segments: int = 50, background="blur",
                  blur_sigma: float | None = None, mode: str = "auto",
                  sampling: str = "iid") -> None:
-        super().__init__(model, layer, seed, batch_size, progress)
+        super().__init__(model, layer, seed, batch_size=batch_size, progress=progress)
         if mode not in MODES:
             raise XfasError(f"shap: mode {mode!r} is not one of {', '.join(MODES)}")
         if sampling not in SAMPLINGS:
@@ -140,18 +140,19 @@ class KernelSHAP(RegionExplainer):
         results = []
         with progress_steps(images.shape[0], "SHAP", self.progress) as advance:
             for index, (image, fill) in enumerate(zip(images, fills)):
-                results.append(self._one(image, fill, score, index))
+                results.append(self._one(image, fill, score, index=index))
                 advance()
         return results
 
     def _one(self, image: torch.Tensor, fill: torch.Tensor, score,
-             index: int) -> RegionAttribution:
+             *, index: int) -> RegionAttribution:
         segments = superpixels(image, self.features, self.n_segments, cells=self.cells)
         features = int(segments.max()) + 1
 
         def evaluate(coalitions: torch.Tensor) -> torch.Tensor:
-            return evaluate_coalitions(self.model, score, image, fill, segments, coalitions,
-                                       index, self.batch_size)
+            return evaluate_coalitions(self.model, score, image, fill=fill, segments=segments,
+                                       coalitions=coalitions, row=index,
+                                       batch_size=self.batch_size)
 
         exact = self.mode == "exact" or (self.mode == "auto"
                                          and 2 ** min(features, 62) <= self.n_samples)
@@ -169,7 +170,7 @@ class KernelSHAP(RegionExplainer):
             values = torch.tensor([full - base], device=image.device)
             return RegionAttribution(segments, values, base, full)
         coalitions = kernel_coalitions(self.n_samples, features, self.generator(),
-                                       image.device, self.sampling == "paired")
-        phi = kernel_shap_solve(coalitions, evaluate(coalitions), base, full)
+                                       device=image.device, paired=self.sampling == "paired")
+        phi = kernel_shap_solve(coalitions, evaluate(coalitions), base, full=full)
         return RegionAttribution(segments, phi.float(), base, full)
 

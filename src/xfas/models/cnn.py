@@ -63,7 +63,7 @@ RECEPTIVE_FIELD = 26  # input pixels (per side) that one cell of the last map de
 PADDING = "replicate"  # repeat the border: zero padding tells a cell where the frame is
 
 
-def _conv(in_ch: int, out_ch: int, batch_norm: bool, kernel: int = 3) -> nn.Sequential:
+def _conv(in_ch: int, out_ch: int, batch_norm: bool, *, kernel: int = 3) -> nn.Sequential:
     if kernel == 1:
         conv: nn.Conv2d = PointwiseConv2d(in_ch, out_ch, bias=not batch_norm)
     else:

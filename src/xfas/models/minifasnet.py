@@ -32,7 +32,7 @@ _SE_REDUCTION = 4  # se_module.fc1 maps 64 -> 16 and 128 -> 32
 class ConvBlock(nn.Module):
     """conv (no bias) + BatchNorm2d + PReLU with one slope per channel."""
 
-    def __init__(self, in_c: int, out_c: int, kernel: int = 1, stride: int = 1,
+    def __init__(self, in_c: int, out_c: int, kernel: int = 1, *, stride: int = 1,
                  padding: int = 0, groups: int = 1) -> None:
         super().__init__()
         self.conv = nn.Conv2d(in_c, out_c, kernel, stride, padding, groups=groups, bias=False)
@@ -46,7 +46,7 @@ class ConvBlock(nn.Module):
 class LinearBlock(nn.Module):
     """conv (no bias) + BatchNorm2d, no non-linearity."""
 
-    def __init__(self, in_c: int, out_c: int, kernel: int = 1, stride: int = 1,
+    def __init__(self, in_c: int, out_c: int, kernel: int = 1, *, stride: int = 1,
                  padding: int = 0, groups: int = 1) -> None:
         super().__init__()
         self.conv = nn.Conv2d(in_c, out_c, kernel, stride, padding, groups=groups, bias=False)
@@ -75,7 +75,7 @@ class SqueezeExcite(nn.Module):
 class DepthWise(nn.Module):
     """1x1 conv block -> 3x3 depth-wise conv block -> 1x1 linear ``project`` (+ SE, + input)."""
 
-    def __init__(self, in_c: int, out_c: int, width: int, stride: int = 1,
+    def __init__(self, in_c: int, out_c: int, width: int, *, stride: int = 1,
                  residual: bool = False, se: bool = False) -> None:
         super().__init__()
         self.conv = ConvBlock(in_c, width)
@@ -175,7 +175,7 @@ VARIANTS: dict[str, tuple[type[MiniFASNet], str]] = {
 
 
 def load_minifasnet(variant: str = "v2", weights: str | Path | None = None,
-                    assets: str | Path | None = None, device: str | torch.device = "cpu"
+                    assets: str | Path | None = None, *, device: str | torch.device = "cpu"
                     ) -> FASModel:
     """A pretrained MiniFASNet in eval mode.
 

@@ -60,7 +60,7 @@ def load_model(spec: str | Path, device: str | torch.device = "cpu",
     tensors, header = read_checkpoint(path)
     model = build_model(header.get("model", "?"), int(header.get("num_classes", 2)))
     model.crop_scale = header.get("crop_scale")
-    _check_shapes(path, header.get("model", "?"), model.state_dict(), tensors)
+    _check_shapes(path, header.get("model", "?"), model.state_dict(), found=tensors)
     try:
         model.load_state_dict(tensors, strict=True)
     except RuntimeError as error:
@@ -69,7 +69,7 @@ def load_model(spec: str | Path, device: str | torch.device = "cpu",
 
 
 def _check_shapes(path: Path, name: str, expected: dict[str, torch.Tensor],
-                  found: dict[str, torch.Tensor]) -> None:
+                  *, found: dict[str, torch.Tensor]) -> None:
     """One line naming the first tensor whose shape differs, e.g. a checkpoint whose CNN has
     3x3 convolutions where this one has 1x1."""
     for key, tensor in expected.items():

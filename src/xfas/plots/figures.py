@@ -15,7 +15,7 @@ from xfas.errors import XfasError
 
 
 def figure_grid(columns: int, rows: int, cell: float | tuple[float, float] = 2.0,
-                extra_height: float = 0.0, layout: str | None = None) -> tuple[Any, np.ndarray]:
+                *, extra_height: float = 0.0, layout: str | None = None) -> tuple[Any, np.ndarray]:
     """A matplotlib Figure with a rows x columns grid of bare axes; ``cell`` is the side of a
     cell in inches, or its (width, height)."""
     from matplotlib.figure import Figure
@@ -48,7 +48,7 @@ def _render(figure: Any, target: Any, *, dpi: float | None, crop: bool,
     small.save(target, format="PNG", optimize=True)
 
 
-def save_figure(figure: Any, path: str | Path, dpi: float | None = None, crop: bool = True,
+def save_figure(figure: Any, path: str | Path, dpi: float | None = None, *, crop: bool = True,
                 palette: int | None = None) -> Path:
     """Write ``figure`` as PNG, creating folders; XfasError naming the path if it fails.
 

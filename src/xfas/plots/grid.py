@@ -42,7 +42,7 @@ def image_grid(cells: Sequence[Sequence[np.ndarray | None]], *,
 
 
 def method_grid(images: Sequence[np.ndarray], maps: Mapping[str, Sequence[ArrayLike]],
-                path: str | Path, row_titles: Sequence[str] | None = None,
+                path: str | Path, *, row_titles: Sequence[str] | None = None,
                 alpha: float = 0.5) -> Path:
     """One row per image: the image, then one overlay per method; written as PNG."""
     if not images:

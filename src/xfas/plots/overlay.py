@@ -46,7 +46,7 @@ def input_to_rgb(x: torch.Tensor, channel_order: str = "RGB",
 
 
 def overlay(image: np.ndarray, saliency: ArrayLike, alpha: float = 0.5,
-            colormap: str = "jet") -> np.ndarray:
+            *, colormap: str = "jet") -> np.ndarray:
     """The image blended with the colour-mapped saliency (weight ``alpha``), uint8 (H, W, 3)."""
     from matplotlib import colormaps
 

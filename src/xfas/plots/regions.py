@@ -12,7 +12,7 @@ from xfas.plots.figures import figure_grid, save_figure
 from xfas.plots.overlay import ArrayLike, check_map, to_numpy
 
 
-def lime_figure(image: np.ndarray, segments: ArrayLike, values: ArrayLike, path: str | Path,
+def lime_figure(image: np.ndarray, segments: ArrayLike, values: ArrayLike, *, path: str | Path,
                 top: int = 5) -> Path:
     """LIME as in the attention paper: the superpixel boundaries on the image, and the ``top``
     superpixels with the largest positive weights shown over a dimmed image."""
@@ -34,7 +34,7 @@ def lime_figure(image: np.ndarray, segments: ArrayLike, values: ArrayLike, path:
 
 
 def shap_figure(image: np.ndarray, segments: ArrayLike, values: ArrayLike,
-                path: str | Path) -> Path:
+                *, path: str | Path) -> Path:
     """SHAP values as red (raise the score) and blue (lower it) regions over a grey image, with
     a colour scale symmetric about zero."""
     check_rgb_image(image)

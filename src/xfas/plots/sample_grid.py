@@ -22,7 +22,7 @@ LABEL_WIDTH, LEGEND_HEIGHT, DPI = 70, 40, 100  # pixels around the grid
 
 
 def sample_grid(seed: int = 0, size: int = 128, per_attack: int = 4,
-                panel: Panel = mask_panel) -> tuple[np.ndarray, list[str]]:
+                *, panel: Panel = mask_panel) -> tuple[np.ndarray, list[str]]:
     """The grid image (rows = attack types, each sample as image | ``panel(image, masks)``,
     by default its masks) and the row names. Samples are the first ``per_attack`` of each
     attack type in the data set of ``seed``."""
@@ -42,7 +42,7 @@ def sample_grid(seed: int = 0, size: int = 128, per_attack: int = 4,
 
 
 def save_sample_grid(path: str | Path, seed: int = 0, size: int = 128,
-                     per_attack: int = 4, panel: Panel = mask_panel) -> Path:
+                     *, per_attack: int = 4, panel: Panel = mask_panel) -> Path:
     """Write the sample grid (see ``sample_grid``) with row labels and a colour legend as a
     PNG at ``path``."""
     from matplotlib.figure import Figure
@@ -51,7 +51,7 @@ def save_sample_grid(path: str | Path, seed: int = 0, size: int = 128,
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise XfasError(f"{path}: the sample grid is written as .png")
-    grid, names = sample_grid(seed, size, per_attack, panel)
+    grid, names = sample_grid(seed, size, per_attack, panel=panel)
     height, width = grid.shape[:2]
     total_w, total_h = width + LABEL_WIDTH, height + LEGEND_HEIGHT
     figure = Figure(figsize=(total_w / DPI, total_h / DPI), dpi=DPI)

@@ -21,7 +21,7 @@ class Batcher:
     """
 
     def __init__(self, run: BatchFn, executor: Executor, max_batch: int = 16,
-                 window_s: float = 0.005) -> None:
+                 *, window_s: float = 0.005) -> None:
         self.run, self.executor = run, executor
         self.max_batch, self.window_s = max_batch, window_s
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -62,7 +62,7 @@ class Engine:
     """
 
     def __init__(self, config: ServiceConfig, predictor: FusedPredictor,
-                 explain_model: FASModel, sped: SPED | None = None) -> None:
+                 explain_model: FASModel, *, sped: SPED | None = None) -> None:
         self.config = config
         self.predictor = predictor
         self.explain_model = explain_model
@@ -72,7 +72,7 @@ class Engine:
         self._decode_pool = ThreadPoolExecutor(config.decode_workers,
                                                thread_name_prefix="xfas-decode")
         self.batcher = Batcher(self.predict_batch, self._model_thread, config.max_batch,
-                               config.batch_window_ms / 1000.0)
+                               window_s=config.batch_window_ms / 1000.0)
 
     @classmethod
     def from_config(cls, config: ServiceConfig) -> "Engine":
@@ -83,7 +83,7 @@ class Engine:
         sped = None
         if config.concepts is not None:
             sped = _load_bank(Path(config.concepts), explain_model)
-        return cls(config, predictor, explain_model, sped)
+        return cls(config, predictor, explain_model, sped=sped)
 
     # --- asynchronous side (the event loop) -------------------------------------------------
 
@@ -170,7 +170,7 @@ class Engine:
         scale = display_scale(verdict.image_size, self.config.display_side)
         concepts, sentence = [], None
         if self.sped is not None and verdict.label == "spoof":
-            concepts, sentence = self._concepts(x, geometry, scale, verdict)
+            concepts, sentence = self._concepts(x, geometry, scale, verdict=verdict)
         shown = {}
         for method in methods:
             explainer = create_explainer(method, model, seed=0, progress=False,
@@ -178,14 +178,14 @@ class Engine:
             shown[method] = to_display(explainer.explain(x, "spoof")[0], geometry, scale)
         maps = {method: {"heatmap_png": heatmap_png(values),
                          "box": evidence_box(values, scale, verdict.image_size,
-                                             METHOD_BOX_LEVEL)}
+                                             level=METHOD_BOX_LEVEL)}
                 for method, values in shown.items()}
         if sentence is None:
             sentence = _plain_sentence(verdict, shown)
         return {"verdict": verdict, "concepts": concepts, "sentence": sentence, "maps": maps,
                 "heatmap_size": _display_size(verdict.image_size, scale)}
 
-    def _concepts(self, x: torch.Tensor, geometry, scale: float, verdict: Verdict
+    def _concepts(self, x: torch.Tensor, geometry, scale: float, *, verdict: Verdict
                   ) -> tuple[list[dict], str]:
         """The activated concepts of a spoof, most important first, and SPED's sentence
         (given the fused spoof probability, so it agrees with the verdict)."""

@@ -45,7 +45,7 @@ def to_display(maps: torch.Tensor, geometry: CropGeometry, scale: float) -> np.n
 
 
 def evidence_box(display_map: np.ndarray, scale: float, image_size: tuple[int, int],
-                 level: float = 0.0) -> list[int] | None:
+                 *, level: float = 0.0) -> list[int] | None:
     """[x, y, w, h] in image pixels of the map's pixels above ``level`` x its maximum (above
     zero for level 0); None for an all-zero map."""
     peak = float(display_map.max()) if display_map.size else 0.0

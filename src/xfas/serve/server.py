@@ -19,7 +19,7 @@ MAX_HEADER_BYTES = 16 * 1024  # one request's headers; larger ones are refused b
 
 
 def uvicorn_config(app: FastAPI, config: ServiceConfig, log_level: str = "info",
-                   access_log: bool = True) -> uvicorn.Config:
+                   *, access_log: bool = True) -> uvicorn.Config:
     """uvicorn settings with the service's limits: at most ``limit_concurrency`` connections
     (503 above), bounded headers, idle connections closed after 5 s. The access log shows
     the request line only, never headers (API keys are never logged)."""

@@ -73,7 +73,7 @@ def relative_activation(coefficients: torch.Tensor, typical: torch.Tensor) -> to
 
 def concept_maps(coefficients: torch.Tensor, size: tuple[int, int],
                  map_threshold: float = 0.1,
-                 keep: torch.Tensor | None = None) -> torch.Tensor:
+                 *, keep: torch.Tensor | None = None) -> torch.Tensor:
     """Coefficient maps (N, K, h, w) -> (N, K, H, W) in [0, 1]: bilinear upsampling, division
     by each map's maximum, zero under ``map_threshold`` of it; maps where ``keep`` (N, K) is
     False, or whose maximum is 0, are all zero."""

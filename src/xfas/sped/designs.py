@@ -39,7 +39,7 @@ def jansen_design(a: Matrix, b: Matrix) -> Matrix:
     return stacked.numpy() if as_numpy else stacked
 
 
-def sobol_design(n: int, dim: int, sampler: str = "halton", seed: int = 0,
+def sobol_design(n: int, dim: int, sampler: str = "halton", *, seed: int = 0,
                  device: torch.device | str | None = None,
                  dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """The stacked design for ``n`` base points: one (n, 2 * dim) quasi-random draw split into A

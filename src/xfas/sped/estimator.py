@@ -92,7 +92,7 @@ class SPED:
     """
 
     def __init__(self, model: nn.Module, layer: str | None = None, n_concepts: int = 10,
-                 seed: int = 0, crop_fraction: float = 0.5, crop_stride: float = 0.25,
+                 *, seed: int = 0, crop_fraction: float = 0.5, crop_stride: float = 0.25,
                  n_designs: int = 32, batch_size: int = 64, progress: bool = True,
                  activation_threshold: float = 0.5, map_threshold: float = 0.1,
                  sampler: str = "halton", estimator: str = "jansen", top_crops: int = 8,
@@ -195,7 +195,8 @@ class SPED:
             timings["semi_nmf"] = clock.lap()
             coefficients = self._image_coefficients(g, nmf, images)
             timings["image_coefficients"] = clock.lap()
-            per_image = self._importance(h, coefficients, nmf.components_, images, exact)
+            per_image = self._importance(h, coefficients, nmf.components_, images=images,
+                                         exact=exact)
             timings["importance"] = clock.lap()
             crops = self._top_crops(images, boxes, nmf.coefficients_)
             timings["top_crops"] = clock.lap()
@@ -245,7 +246,7 @@ class SPED:
         return torch.cat(parts)
 
     def _importance(self, h: Callable, coefficients: torch.Tensor, components: torch.Tensor,
-                    images: torch.Tensor, exact: bool) -> torch.Tensor:
+                    *, images: torch.Tensor, exact: bool) -> torch.Tensor:
         """Stage 4: total Sobol index of each concept for each image -> (N, K) float64.
 
         The perturbed activations of image i for a mask row m are sum_k m_k P_ik with
@@ -256,7 +257,7 @@ class SPED:
                               device=coefficients.device, dtype=coefficients.dtype)
         per_image = design.shape[0]
         directions = components.to(coefficients)  # (C, K)
-        score = resolve_target(self.model, "spoof", n_images, LOGIT)
+        score = resolve_target(self.model, "spoof", n_images, kind=LOGIT)
         group = max(1, self.batch_size // per_image)  # whole images per chunk when they fit
         step = per_image if group > 1 else self.batch_size
         outputs = torch.empty(n_images, per_image, device=coefficients.device,
@@ -357,7 +358,7 @@ class SPED:
                             f"concepts were learned on {self.bank_.input_size[1]}x"
                             f"{self.bank_.input_size[0]} inputs of {self.bank_.model_name}")
         g, h, exact = self.split()
-        probability = resolve_target(self.model, "spoof", images.shape[0], PROBABILITY)
+        probability = resolve_target(self.model, "spoof", images.shape[0], kind=PROBABILITY)
         parts, scores = [], []
         with self._inference():
             for start in range(0, images.shape[0], self.batch_size):

@@ -41,11 +41,11 @@ class SPEDExplainer(Explainer):
     name = "sped"
 
     def __init__(self, model: nn.Module, layer: str | None = None, seed: int = 0,
-                 batch_size: int = 64, progress: bool = True,
+                 *, batch_size: int = 64, progress: bool = True,
                  concepts: str | Path | ConceptBank | SPED | None = None,
                  **options: Any) -> None:
         super().__init__(model, layer=None, seed=seed, batch_size=batch_size, progress=progress)
-        self.sped = _concepts(model, concepts, batch_size, progress, options)
+        self.sped = _concepts(model, concepts, batch_size, progress=progress, options=options)
         if layer is not None and layer != self.sped.layer:
             raise XfasError(f"layer {layer!r}: the concepts were learned at "
                             f"{self.sped.layer!r}; leave layer unset")
@@ -69,7 +69,7 @@ class SPEDExplainer(Explainer):
         return self.explain_concepts(images, target).combined
 
 
-def _concepts(model: nn.Module, concepts: Any, batch_size: int, progress: bool,
+def _concepts(model: nn.Module, concepts: Any, batch_size: int, *, progress: bool,
               options: dict[str, Any]) -> SPED:
     settings = {"batch_size": batch_size, "progress": progress, **options}
     if concepts is None:

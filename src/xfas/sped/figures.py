@@ -24,7 +24,7 @@ CELL = 1.3  # inches per image cell
 
 
 def crop_grid_figure(bank: ConceptBank, path: str | Path, top: int | None = None,
-                     title: str | None = None) -> Path:
+                     *, title: str | None = None) -> Path:
     """Fig. 4: each concept's ``top`` most activating crops (all the bank holds by default),
     concepts sorted by importance. XfasError if the bank holds no crops."""
     if bank.top_crops is None:
@@ -32,7 +32,8 @@ def crop_grid_figure(bank: ConceptBank, path: str | Path, top: int | None = None
     crops = bank.top_crops
     count = crops.shape[1] if top is None else max(1, min(int(top), crops.shape[1]))
     order = np.argsort(-bank.importances, kind="stable")
-    figure, axes = figure_grid(count + 1, bank.n_concepts, CELL, 0.4, "constrained")
+    figure, axes = figure_grid(count + 1, bank.n_concepts, CELL, extra_height=0.4,
+                               layout="constrained")
     for row, k in enumerate(order):
         label = (f"{bank.names[k]}\nindex {k}\nimportance {bank.importances[k]:.2f}"
                  f" ± {bank.importance_std[k]:.2f}")
@@ -46,7 +47,7 @@ def crop_grid_figure(bank: ConceptBank, path: str | Path, top: int | None = None
 
 
 def explanation_figure(image: np.ndarray, explanation: ConceptExplanation, index: int,
-                       path: str | Path, geometry: CropGeometry | None = None,
+                       *, path: str | Path, geometry: CropGeometry | None = None,
                        threshold: float = 0.5) -> Path:
     """Fig. 6 for image ``index``: ``image`` (RGB uint8), the combined map and each activated
     concept's map (most important first), titled with its name and importance, under the
@@ -62,7 +63,7 @@ def explanation_figure(image: np.ndarray, explanation: ConceptExplanation, index
     active.sort(key=lambda k: (-float(importance[k]), k))
     maps = place.to_image(explanation.maps[index].detach().cpu()).numpy()
     combined = place.to_image(explanation.combined[index].detach().cpu()).numpy()
-    figure, axes = figure_grid(2 + len(active), 1, 2.0, 0.4, "constrained")
+    figure, axes = figure_grid(2 + len(active), 1, 2.0, extra_height=0.4, layout="constrained")
     probability = float(explanation.spoof_probability[index])
     axes[0, 0].imshow(image)
     axes[0, 0].set_title(f"input\nspoof probability {probability:.2f}", fontsize=8)

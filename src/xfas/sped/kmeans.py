@@ -37,7 +37,7 @@ def kmeans_plus_plus(x: torch.Tensor, n_clusters: int, generator: torch.Generato
 
 
 def kmeans(x: torch.Tensor, n_clusters: int, generator: torch.Generator,
-           max_iter: int = 100) -> tuple[torch.Tensor, torch.Tensor]:
+           *, max_iter: int = 100) -> tuple[torch.Tensor, torch.Tensor]:
     """Cluster the rows of ``x`` (N, C). Returns (centres (K, C), labels (N,) int64).
 
     Lloyd iterations from k-means++ seeds until the labels stop changing or ``max_iter``.

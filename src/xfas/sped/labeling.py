@@ -55,7 +55,7 @@ class LabelProposal:
 
 
 def overlap_table(explanation: ConceptExplanation, masks: Mapping[str, torch.Tensor],
-                  grid: tuple[int, int], min_share: float = MIN_SHARE,
+                  grid: tuple[int, int], *, min_share: float = MIN_SHARE,
                   min_lift: float = MIN_LIFT) -> LabelProposal:
     """The table of the module docstring for ``explanation`` (N images) and ``masks``
     ({evidence: bool (N, H, W)} at the maps' size); ``grid`` is the layer's (h, w)."""
@@ -96,10 +96,11 @@ def overlap_table(explanation: ConceptExplanation, masks: Mapping[str, torch.Ten
 
 
 def propose_names(sped, images: torch.Tensor, masks: Mapping[str, torch.Tensor],
-                  min_share: float = MIN_SHARE, min_lift: float = MIN_LIFT) -> LabelProposal:
+                  *, min_share: float = MIN_SHARE, min_lift: float = MIN_LIFT) -> LabelProposal:
     """Explain ``images`` (N, 3, H, W) with a fitted ``SPED`` and compare the concept maps with
     ``masks`` ({evidence: bool (N, H, W)}, on the same model inputs)."""
     explanation = sped.explain(images)
     return overlap_table(explanation, {e: m.to(explanation.maps.device)
-                                       for e, m in masks.items()}, sped.bank_.grid, min_share,
-                         min_lift)
+                                       for e, m in masks.items()}, sped.bank_.grid,
+                         min_share=min_share,
+                         min_lift=min_lift)

@@ -82,7 +82,7 @@ def _add_product(base: torch.Tensor, u: torch.Tensor, gram: torch.Tensor) -> tor
 
 
 def update_coefficients(u: torch.Tensor, numerator_base: torch.Tensor,
-                        denominator_base: torch.Tensor, gram_pos: torch.Tensor,
+                        denominator_base: torch.Tensor, *, gram_pos: torch.Tensor,
                         gram_neg: torch.Tensor) -> torch.Tensor:
     """The U step, Ding et al. 2010 Eq. (8):
     U <- U * sqrt( ((A W)^+ + U (W^T W)^-) / ((A W)^- + U (W^T W)^+) ), element-wise.
@@ -128,7 +128,7 @@ class SemiNMF:
     """
 
     def __init__(self, n_components: int, init: str = "kmeans", n_init: int = 3,
-                 max_iter: int = 500, tol: float = 1e-5, seed: int = 0, eps: float = 1e-9,
+                 *, max_iter: int = 500, tol: float = 1e-5, seed: int = 0, eps: float = 1e-9,
                  inner_iter: int = 10, progress: bool = True) -> None:
         self.n_components = n_components
         self.init = init
@@ -168,7 +168,7 @@ class SemiNMF:
         return u
 
     def _fit_once(self, a: torch.Tensor, generator: torch.Generator, progress: Progress,
-                  task: Any) -> tuple[torch.Tensor, torch.Tensor, list[float]]:
+                  *, task: Any) -> tuple[torch.Tensor, torch.Tensor, list[float]]:
         """One restart: (W, U, error after each iteration)."""
         u = self._initial_coefficients(a, generator)
         history: list[float] = []
@@ -176,10 +176,12 @@ class SemiNMF:
             w = solve_components(a, u)
             aw = a @ w
             gram = w.mT @ w
-            parts = (positive_part(aw) + self.eps, negative_part(aw) + self.eps,
-                     positive_part(gram), negative_part(gram))
+            numerator_base, denominator_base = (positive_part(aw) + self.eps,
+                                                negative_part(aw) + self.eps)
+            gram_pos, gram_neg = positive_part(gram), negative_part(gram)
             for _ in range(self.inner_iter):
-                u = update_coefficients(u, *parts)
+                u = update_coefficients(u, numerator_base, denominator_base, gram_pos=gram_pos,
+                                        gram_neg=gram_neg)
             history.append(float(torch.linalg.matrix_norm(torch.addmm(a, u, w.mT, alpha=-1.0))))
             progress.advance(task)
             if len(history) > 1:
@@ -202,7 +204,7 @@ class SemiNMF:
             def restarts():
                 for done, restart_seed in enumerate(seeds, start=1):
                     generator = torch.Generator(device=a.device).manual_seed(int(restart_seed))
-                    yield self._fit_once(a, generator, progress, task)
+                    yield self._fit_once(a, generator, progress, task=task)
                     progress.update(task, completed=done * self.max_iter)
 
             w, u, history = min(restarts(), key=lambda result: result[2][-1])
@@ -261,8 +263,8 @@ class SemiNMF:
         a_sq = (a * a).sum(dim=(-2, -1))
         previous = None
         for step in range(1, max_iter + 1):
-            u = update_coefficients(u, numerator_base, denominator_base, self._gram_pos,
-                                    self._gram_neg)
+            u = update_coefficients(u, numerator_base, denominator_base, gram_pos=self._gram_pos,
+                                    gram_neg=self._gram_neg)
             if step % _TRANSFORM_CHECK_EVERY == 0:
                 # ||A - U W^T||^2 = ||A||^2 - 2 <U, A W> + <U W^T W, U>, without forming U W^T.
                 uw = u @ (self._gram_pos - self._gram_neg)

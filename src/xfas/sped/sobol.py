@@ -21,7 +21,7 @@ from xfas.sped.estimators import get_estimator
 
 
 def evaluate_design(func: Callable[[Any], Any], design: torch.Tensor,
-                    batch_size: int | None = None, as_numpy: bool = False,
+                    batch_size: int | None = None, *, as_numpy: bool = False,
                     progress: bool = True) -> torch.Tensor:
     """``func`` on the rows of ``design`` in chunks of at most ``batch_size`` rows (all at once if
     None) -> the stacked outputs (rows, ...) as a torch tensor, on the outputs' device.
@@ -54,7 +54,7 @@ def evaluate_design(func: Callable[[Any], Any], design: torch.Tensor,
 
 
 def total_sobol_indices(func: Callable[[Any], Any], dim: int, n_designs: int = 32,
-                        seed: int = 0, sampler: str = "halton", estimator: str = "jansen",
+                        *, seed: int = 0, sampler: str = "halton", estimator: str = "jansen",
                         batch_size: int | None = None,
                         device: torch.device | str | None = None,
                         progress: bool = True) -> np.ndarray:

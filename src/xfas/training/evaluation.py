@@ -15,7 +15,7 @@ from xfas.training.fas_metrics import fas_report
 
 
 def predict_dataset(model: FASModel, dataset: Dataset, batch_size: int = 64,
-                    progress: bool = True) -> tuple[np.ndarray, np.ndarray, list[str]]:
+                    *, progress: bool = True) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Labels, spoof probabilities and attack names of every item of ``dataset``."""
     model.eval()
     device = next(model.parameters()).device
@@ -34,7 +34,7 @@ def predict_dataset(model: FASModel, dataset: Dataset, batch_size: int = 64,
 
 
 def evaluate(model: FASModel, test_set: Dataset, dev_set: Dataset | None = None,
-             threshold: float = 0.5, progress: bool = True) -> dict[str, Any]:
+             *, threshold: float = 0.5, progress: bool = True) -> dict[str, Any]:
     """All FAS metrics of ``model`` on ``test_set``; with ``dev_set`` also HTER at the
     development set's EER threshold."""
     labels, scores, attacks = predict_dataset(model, test_set, progress=progress)

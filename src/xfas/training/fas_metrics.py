@@ -73,7 +73,7 @@ def _scores(scores: Any, n: int, name: str = "scores") -> np.ndarray:
     return array
 
 
-def _need(labels: np.ndarray, cls: int, metric: str, name: str = "labels") -> None:
+def _need(labels: np.ndarray, cls: int, metric: str, *, name: str = "labels") -> None:
     """Raise unless class ``cls`` occurs in ``labels`` (the metric divides by its count)."""
     if not (labels == cls).any():
         raise XfasError(f"{metric}: {name} contain no {CLASS_NAMES[cls]} sample "
@@ -154,7 +154,7 @@ def _attack_types(attacks: Any, labels: np.ndarray) -> np.ndarray:
 
 
 def apcer_per_attack(labels: Any, scores: Any, attacks: Sequence[str],
-                     threshold: float = 0.5) -> dict[str, float]:
+                     *, threshold: float = 0.5) -> dict[str, float]:
     """APCER of each attack type: the fraction of that type's samples classified live
     (score < threshold). ``attacks`` holds one type string per sample (ignored for live ones)."""
     y = _labels(labels)
@@ -170,11 +170,11 @@ def apcer_per_attack(labels: Any, scores: Any, attacks: Sequence[str],
 
 
 def apcer(labels: Any, scores: Any, threshold: float = 0.5,
-          attacks: Sequence[str] | None = None) -> float:
+          *, attacks: Sequence[str] | None = None) -> float:
     """APCER (ISO/IEC 30107-3): the worst attack type's fraction of attacks classified live,
     max over types of APCER_type; with ``attacks=None`` all attacks form one type."""
     if attacks is not None:
-        return max(apcer_per_attack(labels, scores, attacks, threshold).values())
+        return max(apcer_per_attack(labels, scores, attacks, threshold=threshold).values())
     y = _labels(labels)
     s = _scores(scores, y.shape[0])
     _need(y, SPOOF, "APCER")
@@ -190,9 +190,10 @@ def bpcer(labels: Any, scores: Any, threshold: float = 0.5) -> float:
 
 
 def acer(labels: Any, scores: Any, threshold: float = 0.5,
-         attacks: Sequence[str] | None = None) -> float:
+         *, attacks: Sequence[str] | None = None) -> float:
     """ACER = (APCER + BPCER) / 2, APCER being the worst attack type's."""
-    return 0.5 * (apcer(labels, scores, threshold, attacks) + bpcer(labels, scores, threshold))
+    return 0.5 * (apcer(labels, scores, threshold, attacks=attacks) + bpcer(labels, scores,
+                                                                            threshold))
 
 
 def hter(labels: Any, scores: Any, threshold: float) -> float:
@@ -284,7 +285,7 @@ def bpcer_at_apcer(labels: Any, scores: Any, target: float) -> float:
 # --- the report -------------------------------------------------------------------------------
 
 def fas_report(labels: Any, scores: Any, attacks: Sequence[str] | None = None,
-               threshold: float = 0.5, dev_labels: Any = None,
+               *, threshold: float = 0.5, dev_labels: Any = None,
                dev_scores: Any = None) -> dict[str, Any]:
     """Every metric above as a JSON-serialisable dict (floats, ints, nested dicts).
 
@@ -328,7 +329,7 @@ def fas_report(labels: Any, scores: Any, attacks: Sequence[str] | None = None,
         "apcer": pooled, "apcer_pooled": pooled,
     }
     if attacks is not None:
-        per_attack = apcer_per_attack(y, s, attacks, t)
+        per_attack = apcer_per_attack(y, s, attacks, threshold=t)
         report["apcer_per_attack"] = per_attack
         report["apcer"] = max(per_attack.values())
     report["bpcer"] = bpcer(y, s, t)
@@ -339,8 +340,8 @@ def fas_report(labels: Any, scores: Any, attacks: Sequence[str] | None = None,
     if dev_labels is not None:
         dev_y = _labels(dev_labels, "dev_labels")
         dev_s = _scores(dev_scores, dev_y.shape[0], "dev_scores")
-        _need(dev_y, LIVE, "HTER (dev EER threshold)", "dev_labels")
-        _need(dev_y, SPOOF, "HTER (dev EER threshold)", "dev_labels")
+        _need(dev_y, LIVE, "HTER (dev EER threshold)", name="dev_labels")
+        _need(dev_y, SPOOF, "HTER (dev EER threshold)", name="dev_labels")
         hter_threshold, source = eer(dev_y, dev_s)[1], "dev_eer"
     else:
         hter_threshold, source = t, "given"

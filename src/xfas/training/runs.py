@@ -19,12 +19,12 @@ METRICS_FILE = "test_metrics.json"
 
 
 def trained_run_metrics(splits: dict[str, Dataset], run: Path, config: TrainConfig,
-                        progress: bool = True) -> dict[str, Any]:
+                        *, progress: bool = True) -> dict[str, Any]:
     """The test-set FAS report of the run in ``run``, kept in ``run/test_metrics.json``:
     trains first (resuming an interrupted run) unless that file already exists."""
     result_file = run / METRICS_FILE
     if not result_file.exists():
-        train(splits["train"], splits["val"], run, config,
+        train(splits["train"], splits["val"], run, config=config,
               resume=(run / STATE_FILE).exists(), progress=progress)
         report = evaluate(load_model(run), splits["test"], dev_set=splits["val"],
                           progress=progress)

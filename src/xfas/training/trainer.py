@@ -46,7 +46,7 @@ from xfas.training.run_state import BEST_FILE, STATE_FILE, load_last, save_last
 from xfas.training.weight_average import WeightAverage
 
 
-def _loader(dataset: Dataset, batch_size: int, shuffle: bool, seed: int) -> DataLoader:
+def _loader(dataset: Dataset, batch_size: int, shuffle: bool, *, seed: int) -> DataLoader:
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
                       num_workers=0, collate_fn=collate_items)
@@ -72,7 +72,7 @@ def _crop_scale(train_set: Dataset, val_set: Dataset) -> float | None:
 
 
 def evaluate_loss(model: nn.Module, dataset: Dataset, batch_size: int = 64,
-                  label_smoothing: float = 0.0) -> tuple[float, float]:
+                  *, label_smoothing: float = 0.0) -> tuple[float, float]:
     """Mean (label-smoothed) cross-entropy and accuracy of ``model`` on ``dataset``."""
     model.eval()
     total_loss, correct, count = 0.0, 0, 0
@@ -89,7 +89,7 @@ def evaluate_loss(model: nn.Module, dataset: Dataset, batch_size: int = 64,
 
 
 def train(train_set: Dataset, val_set: Dataset, run_dir: str | Path,
-          config: TrainConfig | None = None, resume: bool = False, progress: bool = True,
+          *, config: TrainConfig | None = None, resume: bool = False, progress: bool = True,
           on_epoch: Callable[[dict[str, float]], None] | None = None) -> TrainResult:
     """Train ``config.model`` on ``train_set``, early-stopping on ``val_set``; see module doc."""
     config = config or TrainConfig()

@@ -105,7 +105,7 @@ def dataset_inputs(data: str | Path, model: FASModel, selection: Selection, *,
                 tensors.append(tensor)
                 if masks:
                     for name, cut in _masks_on_input(dataset, index, geometry.box,
-                                                     model.input_size).items():
+                                                     side=model.input_size).items():
                         evidence.setdefault(name, []).append(cut)
             bar.advance(task)
     if missed:
@@ -115,7 +115,7 @@ def dataset_inputs(data: str | Path, model: FASModel, selection: Selection, *,
     return torch.stack(tensors), stacked
 
 
-def _masks_on_input(dataset, index: int, box: tuple[int, int, int, int], side: int
+def _masks_on_input(dataset, index: int, box: tuple[int, int, int, int], *, side: int
                     ) -> dict[str, torch.Tensor]:
     """Every evidence mask of item ``index`` cut to ``box`` and resized to the model input."""
     x0, y0, x1, y1 = box
@@ -152,4 +152,5 @@ def propose_names_from_masks(sped: SPED, data: str | Path, selection: Selection,
     ``data`` (see ``xfas.sped.labeling``), and how many images they came from."""
     images, masks = dataset_inputs(data, sped.model, selection, masks=True, assets=assets,
                                    progress=progress)
-    return propose_names(sped, images, masks, min_share, min_lift), int(images.shape[0])
+    return propose_names(sped, images, masks, min_share=min_share,
+                         min_lift=min_lift), int(images.shape[0])

@@ -65,7 +65,7 @@ class DemoResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def make_data(folder: Path, n: int, seed: int, note: Note) -> Path:
+def make_data(folder: Path, n: int, seed: int, *, note: Note) -> Path:
     """SynthSpoof in ``folder`` (reused when its manifest is there)."""
     if BenchmarkLayout(folder).manifest_path.exists():
         note(f"reusing {folder}")
@@ -73,14 +73,15 @@ def make_data(folder: Path, n: int, seed: int, note: Note) -> Path:
     return generate_synthspoof(folder, n, size=128, seed=seed, overwrite=True)
 
 
-def train_model(data: Path, run: Path, epochs: int, seed: int) -> dict[str, Any]:
+def train_model(data: Path, run: Path, epochs: int, *, seed: int) -> dict[str, Any]:
     """The demo's cnn-cbam, trained (or reused) in ``run``; its test-set report."""
     config = TrainConfig(model="cnn-cbam", epochs=epochs, batch_size=32, learning_rate=1e-3,
                          patience=3, seed=seed)
     return trained_run_metrics(open_splits(data), run, config)
 
 
-def concept_bank(data: Path, run: Path, bank: Path, settings: DemoSettings, note: Note) -> SPED:
+def concept_bank(data: Path, run: Path, bank: Path, *, settings: DemoSettings, note: Note
+                 ) -> SPED:
     """SPED concepts of the trained model on training spoofs, named from the validation
     masks (reused when ``bank`` exists)."""
     model = load_model(run)
@@ -97,7 +98,7 @@ def concept_bank(data: Path, run: Path, bank: Path, settings: DemoSettings, note
     return sped
 
 
-def benchmark(data: Path, run: Path, bank: Path, out: Path, settings: DemoSettings
+def benchmark(data: Path, run: Path, bank: Path, *, out: Path, settings: DemoSettings
               ) -> tuple[dict[str, Any], Path]:
     """Every explainer and SPED scored on the test spoofs; the results and the report."""
     config = BenchmarkConfig(data=str(data), model=str(run), concepts=str(bank), methods="all",
@@ -120,7 +121,7 @@ def explain_samples(out: Path, assets: Path | None) -> list[tuple[str, str, floa
         prediction = predictor.predict(load_image(path), name=path.name)
         verdicts.append((path.name, prediction.label, prediction.spoof_probability))
     inputs = prepare_inputs(paths, model, assets)
-    write_outputs(out, model, inputs, explain_inputs(model, inputs, SAMPLE_METHODS))
+    write_outputs(out, model, inputs, results=explain_inputs(model, inputs, SAMPLE_METHODS))
     return verdicts
 
 
@@ -130,22 +131,24 @@ def run_demo(settings: DemoSettings, on_stage: Note = _quiet, on_note: Note = _q
     what a stage reused."""
     seconds: dict[str, float] = {}
 
-    def stage(name: str, action: Callable[..., Any], *args: Any) -> Any:
+    def stage(name: str, action: Callable[..., Any], *args: Any, **options: Any) -> Any:
         on_stage(name)
         start = time.perf_counter()
-        result = action(*args)
+        result = action(*args, **options)
         seconds[name] = time.perf_counter() - start
         return result
 
     out = settings.out
     data = stage("SynthSpoof", make_data, out / "synthspoof", settings.images, settings.seed,
-                 on_note)
+                 note=on_note)
     run = out / "cnn-cbam"
-    metrics = stage("training cnn-cbam", train_model, data, run, settings.epochs, settings.seed)
+    metrics = stage("training cnn-cbam", train_model, data, run, settings.epochs,
+                    seed=settings.seed)
     bank = out / "concepts.safetensors"
-    sped = stage("SPED concept discovery", concept_bank, data, run, bank, settings, on_note)
-    results, report = stage("X-FAS benchmark", benchmark, data, run, bank, out / "benchmark",
-                            settings)
+    sped = stage("SPED concept discovery", concept_bank, data, run, bank, settings=settings,
+                 note=on_note)
+    results, report = stage("X-FAS benchmark", benchmark, data, run, bank,
+                            out=out / "benchmark", settings=settings)
     verdicts = stage("MiniFASNet on the sample images", explain_samples, out / "minifasnet",
                      settings.assets)
     return DemoResult(metrics, sped, results, report, verdicts, seconds)

@@ -84,7 +84,7 @@ def explain_inputs(model: FASModel, inputs: list[ExplainInput], methods: list[st
 
 
 def write_outputs(out: Path, model: FASModel, inputs: list[ExplainInput],
-                  results: dict[str, MethodResult]) -> list[Path]:
+                  *, results: dict[str, MethodResult]) -> list[Path]:
     """Overlays per image and method, LIME/SHAP region plots, grid.png and maps.npz."""
     written: list[Path] = []
     on_image: dict[str, list[np.ndarray]] = {method: [] for method in results}
@@ -101,7 +101,7 @@ def write_outputs(out: Path, model: FASModel, inputs: list[ExplainInput],
                 region = result.regions[index]
                 plot = lime_figure if method == "lime" else shap_figure
                 written.append(plot(crop, region.segments, region.values,
-                                    out / f"{item.name}_{method}_{REGION_PLOTS[method]}.png"))
+                                    path=out / f"{item.name}_{method}_{REGION_PLOTS[method]}.png"))
     written.append(method_grid([item.image for item in inputs], on_image, out / "grid.png",
                                row_titles=[item.name for item in inputs]))
     npz = out / "maps.npz"
@@ -110,13 +110,13 @@ def write_outputs(out: Path, model: FASModel, inputs: list[ExplainInput],
     return written
 
 
-def explain_concepts(out: Path, model: FASModel, inputs: list[ExplainInput], bank: Path, *,
+def explain_concepts(out: Path, model: FASModel, inputs: list[ExplainInput], *, bank: Path,
                      batch_size: int = 64, progress: bool = True) -> list[tuple[Path, str]]:
     """SPED's Fig. 6 (``OUT/IMAGE_sped.png``) for each prepared input, with its verdict in
     words: [(figure, sentence)] in the inputs' order."""
     sped = SPED.load(bank, model, batch_size=batch_size, progress=progress)
     explanation = sped.explain(torch.stack([item.tensor for item in inputs]))
-    return [(explanation_figure(item.image, explanation, index, out / f"{item.name}_sped.png",
-                                item.geometry),
+    return [(explanation_figure(item.image, explanation, index, path=out / f"{item.name}_sped.png",
+                                geometry=item.geometry),
              describe_explanation(explanation, index))
             for index, item in enumerate(inputs)]

@@ -78,7 +78,7 @@ def balanced_subset(labels: Sequence[int] | np.ndarray, n_per_class: int, seed: 
 
 
 def balanced_split(labels: Sequence[int] | np.ndarray, n_per_class: int,
-                   fractions: Sequence[float] = (0.9, 0.09, 0.01), seed: int = 0
+                   fractions: Sequence[float] = (0.9, 0.09, 0.01), *, seed: int = 0
                    ) -> dict[str, np.ndarray]:
     """A balanced subset (``balanced_subset``) cut into train / val / test by a stratified
     split, each part sorted indices into ``labels``."""
@@ -88,7 +88,7 @@ def balanced_split(labels: Sequence[int] | np.ndarray, n_per_class: int,
 
 
 def select_split(labels: Sequence[int], splits: Sequence[str | None], split: str | None,
-                 fractions: Sequence[float], seed: int, source: str) -> list[int]:
+                 *, fractions: Sequence[float], seed: int, source: str) -> list[int]:
     """Indices of the items in ``split`` (all when None).
 
     The manifest's splits are used when every item has one; when none has, a seeded split

@@ -51,7 +51,7 @@ class BenchmarkDataset(FASDataset):
     """
 
     def __init__(self, root: str | Path, split: str | None = None, image_size: int | None = 64,
-                 transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                 *, transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
                  fractions: Sequence[float] = (0.7, 0.15, 0.15), seed: int = 0) -> None:
         super().__init__(image_size, transform)
         self.root = Path(root)
@@ -66,7 +66,7 @@ class BenchmarkDataset(FASDataset):
         if not samples:
             raise XfasError(f"{images}: no usable images (.png or .jpg named in the manifest)")
         keep = select_split([s.sample.label for s in samples], [s.split for s in samples], split,
-                            fractions, seed, str(manifest_path))
+                            fractions=fractions, seed=seed, source=str(manifest_path))
         self._samples = [samples[i].sample for i in keep]
         self._index = {s.name: i for i, s in enumerate(self._samples)}
 

@@ -80,7 +80,7 @@ class CasiaFASD(FASDataset):
     """
 
     def __init__(self, root: str | Path, split: str = "train", image_size: int | None = 64,
-                 transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                 *, transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
                  frame_step: int = 10, detector: Detector | None = None,
                  crop_scale: float | None = CROP_SCALE, max_open: int = 4,
                  progress: bool = True) -> None:

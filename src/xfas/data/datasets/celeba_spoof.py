@@ -66,7 +66,7 @@ class CelebASpoof(FASDataset):
     """
 
     def __init__(self, root: str | Path, split: str = "train", image_size: int | None = 64,
-                 transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                 *, transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
                  crop_scale: float | None = CROP_SCALE, balanced: int | None = None,
                  fractions: Sequence[float] = (0.9, 0.09, 0.01), seed: int = 0) -> None:
         super().__init__(image_size, transform)
@@ -82,7 +82,7 @@ class CelebASpoof(FASDataset):
             check_split(split, SPLITS)
             pool = self._read_labels("train") + self._read_labels("test")
             labels = np.array([s.label for s in pool])
-            chosen = balanced_split(labels, balanced, fractions, seed)[split]
+            chosen = balanced_split(labels, balanced, fractions, seed=seed)[split]
             self._samples = [pool[i] for i in chosen]
 
     def _read_labels(self, official: str) -> list[Sample]:

@@ -37,7 +37,7 @@ class FolderDataset(FASDataset):
     """
 
     def __init__(self, root: str | Path, split: str | None = None, image_size: int | None = 64,
-                 transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                 *, transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
                  fractions: Sequence[float] = (0.7, 0.15, 0.15), seed: int = 0) -> None:
         super().__init__(image_size, transform)
         self.root = Path(root)
@@ -67,8 +67,9 @@ class FolderDataset(FASDataset):
         if not samples:
             raise XfasError(f"{self.root}: no image files (.jpg .jpeg .png .bmp .webp) in "
                             f"{' or '.join(f'{p}/' for p in present)}")
-        keep = select_split([s.label for s in samples], splits, split, fractions, seed,
-                            f"{manifest_path} (with the images of {self.root})")
+        keep = select_split([s.label for s in samples], splits, split, fractions=fractions,
+                            seed=seed,
+                            source=f"{manifest_path} (with the images of {self.root})")
         self._samples = [samples[i] for i in keep]
 
     def _entry(self, manifest: dict[str, ManifestEntry] | None, path: Path

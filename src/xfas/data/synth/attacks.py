@@ -58,7 +58,7 @@ class Portrait:
 
 
 def _portrait(rng: np.random.Generator, width: int, height: int,
-              photos: Sequence[np.ndarray] | None, frontal: bool) -> Portrait:
+              *, photos: Sequence[np.ndarray] | None, frontal: bool) -> Portrait:
     """The content of a paper or screen: a generated person in a room, or a user photo."""
     if photos:
         image = fit_photo(photos[int(rng.integers(len(photos)))], width, height)
@@ -70,7 +70,7 @@ def _portrait(rng: np.random.Generator, width: int, height: int,
     image, _ = draw_room(rng, height, width)
     fw = rng.uniform(*HEADSHOT) * min(width, 0.75 * height)
     cx, cy = rng.uniform(0.4, 0.6) * width, rng.uniform(0.38, 0.55) * height
-    face = sample_face(rng, cx, cy, fw)
+    face = sample_face(rng, cx, cy, width=fw)
     if frontal:
         face = replace(face, yaw=face.yaw * 0.3, roll=face.roll * 0.5)
     draw_person(image, face)
@@ -93,7 +93,7 @@ def _image_box(placement: media.Placement, box: tuple[float, float, float, float
 
 
 # ---- hands holding a medium -----------------------------------------------------------------
-def _grips(rng: np.random.Generator, size: int, placement: media.Placement, palm: float,
+def _grips(rng: np.random.Generator, size: int, placement: media.Placement, *, palm: float,
            skin: tuple[float, float, float]) -> list[Hand]:
     """0-2 hands gripping the sheet's edges (a side, the bottom, rarely the top)."""
     w, h = placement.sheet_size
@@ -112,7 +112,7 @@ def _grips(rng: np.random.Generator, size: int, placement: media.Placement, palm
             start, inward = placement.to_image(np.stack([point, point + n * 0.05 * w]))
             if -0.02 * size < start[0] < 1.02 * size and -0.02 * size < start[1] < 1.02 * size:
                 direction = float(np.arctan2(*(inward - start)[::-1]))
-                hands.append(sample_hand(rng, start, direction, palm, skin))
+                hands.append(sample_hand(rng, start, direction, palm=palm, skin=skin))
                 used.append(name)
                 break
     return hands
@@ -129,21 +129,22 @@ def _hand_layers(size: int, hands: list[Hand]) -> tuple[Layer, Layer, Layer]:
             if name == "arms":
                 draw_arm(hand, canvas, cover)
             elif name == "palms":
-                draw_palm(hand, canvas, cover, skin)
+                draw_palm(hand, canvas, cover, skin=skin)
             else:
-                draw_fingers(hand, canvas, cover, skin)
+                draw_fingers(hand, canvas, cover, skin=skin)
         claims = {} if name == "arms" else {"clutching_hand": skin.astype(bool)}
         layers.append(Layer(name, canvas, cover.astype(bool), claims))
     return layers[0], layers[1], layers[2]
 
 
 def _attacker(rng: np.random.Generator, room: np.ndarray, placement: media.Placement,
-              portrait: Portrait, offset: tuple[float, float], scale: float) -> Face:
+              *, portrait: Portrait, offset: tuple[float, float], scale: float) -> Face:
     """The attacker's real face behind the medium, eyes aligned with the printed eyes."""
     eyes = placement.to_image(portrait.eyes + np.asarray(offset))
     roll = float(np.arctan2(*(eyes[1] - eyes[0])[::-1]))
     centre = placement.to_image(np.array([portrait.centre]) + np.asarray(offset))[0]
-    face = sample_face(rng, centre[0], centre[1], portrait.width * scale * rng.uniform(0.94, 1.06))
+    face = sample_face(rng, centre[0], centre[1], width=portrait.width * scale * rng.uniform(0.94,
+                                                                                             1.06))
     face = replace(face, roll=roll, yaw=rng.uniform(-0.08, 0.08), pitch=rng.uniform(-0.04, 0.04))
     points = feature_points(face)
     shift = eyes.mean(axis=0) - (points["eye_left"] + points["eye_right"]) / 2
@@ -154,7 +155,7 @@ def _attacker(rng: np.random.Generator, room: np.ndarray, placement: media.Place
 
 
 # ---- the three attacks and live -------------------------------------------------------------
-def _paper(rng: np.random.Generator, size: int, room: np.ndarray, slot, photos,
+def _paper(rng: np.random.Generator, size: int, room: np.ndarray, *, slot, photos,
            cut: bool) -> tuple[list[Layer], tuple[float, float, float, float]]:
     """Arms, palms, the printed paper (holes cut if ``cut``) and fingers; the attacker is
     drawn into ``room``. Returns the layers and the printed face's box in the image."""
@@ -162,7 +163,7 @@ def _paper(rng: np.random.Generator, size: int, room: np.ndarray, slot, photos,
     aspect = float(rng.choice([4 / 3, 3 / 2, 1.25, 0.75]))
     pw = int(round(size * rng.uniform(0.8, 1.2)))
     ph = int(round(pw * aspect))
-    portrait = _portrait(rng, pw, ph, photos, frontal=cut)
+    portrait = _portrait(rng, pw, ph, photos=photos, frontal=cut)
     margin = 0 if rng.random() < BORDERLESS else int(round(rng.uniform(0.04, 0.1) * pw))
     sw, sh = pw + 2 * margin, ph + 2 * margin
     paper = media.PAPERS[int(rng.integers(len(media.PAPERS)))] * rng.uniform(0.96, 1.02, 3)
@@ -173,7 +174,7 @@ def _paper(rng: np.random.Generator, size: int, room: np.ndarray, slot, photos,
     scale = fw / portrait.width
     offset = (float(margin), float(margin))
     anchor = (portrait.centre[0] + margin, portrait.centre[1] + margin)
-    placement = media.place(rng, size, (sw, sh), anchor, (cx, cy), scale,
+    placement = media.place(rng, size, (sw, sh), anchor=anchor, target=(cx, cy), scale=scale,
                             bend=rng.uniform(0, 0.03))
     region = placement.inside()
     un, vn = placement.u / sw - 0.5, placement.v / sh - 0.5
@@ -184,17 +185,18 @@ def _paper(rng: np.random.Generator, size: int, room: np.ndarray, slot, photos,
     rgb = np.clip(content, 0, 255).astype(np.uint8)
     skin = _skin(rng)
     if rng.random() < 0.75 or cut:
-        skin = _attacker(rng, room, placement, portrait, offset, scale).skin
+        skin = _attacker(rng, room, placement, portrait=portrait, offset=offset, scale=scale).skin
     _cast_shadow(rng, room, region)
     holes = np.zeros_like(region)
     if cut:
         which = str(rng.choice(["eyes", "mouth", "both"], p=[0.4, 0.2, 0.4]))
         sheet_holes = media.hole_shapes(rng, (sw, sh), portrait.eyes + margin,
-                                        portrait.mouth + margin, portrait.width, which)
+                                        mouth=portrait.mouth + margin, face_width=portrait.width,
+                                        which=which)
         holes = media.sample(sheet_holes, placement, nearest=True).astype(bool) & region
         rim = holes & cv2.dilate((region & ~holes).astype(np.uint8), np.ones((3, 3))).astype(bool)
         room[rim] = (room[rim] * 0.72).astype(np.uint8)
-    hands = _grips(rng, size, placement, fw * rng.uniform(0.5, 0.8), skin)
+    hands = _grips(rng, size, placement, palm=fw * rng.uniform(0.5, 0.8), skin=skin)
     arms, palms, fingers = _hand_layers(size, hands)
     band = edge_band(region, size) & ~(arms.cover & ~region)
     claims = {"photo_edge": band}
@@ -204,7 +206,7 @@ def _paper(rng: np.random.Generator, size: int, room: np.ndarray, slot, photos,
     return layers, _image_box(placement, portrait.box, offset)
 
 
-def _device(rng: np.random.Generator, size: int, room: np.ndarray, slot, photos
+def _device(rng: np.random.Generator, size: int, room: np.ndarray, *, slot, photos
             ) -> tuple[list[Layer], tuple[float, float, float, float]]:
     """Arms, palms, a phone or tablet (bezel and screen layers) and fingers; the attacker is
     drawn into ``room``. Returns the layers and the shown face's box in the image."""
@@ -217,11 +219,12 @@ def _device(rng: np.random.Generator, size: int, room: np.ndarray, slot, photos
     landscape = rng.random() < (0.15 if phone else 0.35)
     wd, hd, bx, by = (long, short, end, side) if landscape else (short, long, side, end)
     pw, ph = int(round(wd - 2 * bx)), int(round(hd - 2 * by))
-    portrait = _portrait(rng, pw, ph, photos, frontal=False)
+    portrait = _portrait(rng, pw, ph, photos=photos, frontal=False)
     scale = fw / portrait.width
     offset = (float(bx), float(by))
     anchor = (portrait.centre[0] + bx, portrait.centre[1] + by)
-    placement = media.place(rng, size, (wd, hd), anchor, (cx, cy), scale, bend=0.0)
+    placement = media.place(rng, size, (wd, hd), anchor=anchor, target=(cx, cy), scale=scale,
+                            bend=0.0)
     radius = rng.uniform(0.04, 0.1) * short
     body = media.rounded_rect(placement, (0, 0, wd, hd), radius)
     u, v = placement.u, placement.v
@@ -245,9 +248,9 @@ def _device(rng: np.random.Generator, size: int, room: np.ndarray, slot, photos
         frame += shine * 0.8
     skin = _skin(rng)
     if rng.random() < 0.7:
-        skin = _attacker(rng, room, placement, portrait, offset, scale).skin
+        skin = _attacker(rng, room, placement, portrait=portrait, offset=offset, scale=scale).skin
     _cast_shadow(rng, room, body)
-    hands = _grips(rng, size, placement, fw * rng.uniform(0.5, 0.8), skin)
+    hands = _grips(rng, size, placement, palm=fw * rng.uniform(0.5, 0.8), skin=skin)
     arms, palms, fingers = _hand_layers(size, hands)
     layers = [arms, palms,
               Layer("bezel", np.clip(frame, 0, 255).astype(np.uint8), bezel,
@@ -289,7 +292,7 @@ def _near_face_hand(rng: np.random.Generator, face: Face) -> Hand:
         anchor, direction = (face.cx + 0.1 * side * fw, face.cy + 0.45 * fh), up
     else:
         anchor, direction = (face.cx + side * 1.05 * fw, face.cy - 0.1 * fh), up + 0.2 * side
-    return sample_hand(rng, anchor, direction, fw * rng.uniform(0.5, 0.8), face.skin)
+    return sample_hand(rng, anchor, direction, palm=fw * rng.uniform(0.5, 0.8), skin=face.skin)
 
 
 def _held_object(rng: np.random.Generator, size: int, face: Face) -> Layer | None:
@@ -299,7 +302,8 @@ def _held_object(rng: np.random.Generator, size: int, face: Face) -> Layer | Non
         long, short = rng.uniform(0.25, 0.5) * size, rng.uniform(0.15, 0.3) * size
         ox, oy = rng.uniform(0.0, 1.0) * size, rng.uniform(0.55, 1.05) * size
         quad = draw.similarity(np.array([[-short, -long], [short, -long], [short, long],
-                                         [-short, long]]) / 2, (ox, oy), 1.0, rng.normal(0, 0.5))
+                                         [-short, long]]) / 2, (ox, oy), 1.0, angle=rng.normal(0,
+                                                                                               0.5))
         (qx0, qy0), (qx1, qy1) = quad.min(axis=0), quad.max(axis=0)
         if qx1 < x - 0.1 * w or qx0 > x + 1.1 * w or qy1 < y - 0.1 * h or qy0 > y + 1.1 * h:
             break
@@ -312,9 +316,9 @@ def _held_object(rng: np.random.Generator, size: int, face: Face) -> Layer | Non
     point = quad[edge] + rng.uniform(0.2, 0.8) * (quad[(edge + 1) % 4] - quad[edge])
     inward = quad.mean(axis=0) - point
     hand = sample_hand(rng, point, float(np.arctan2(inward[1], inward[0])),
-                       face.width * rng.uniform(0.5, 0.8), face.skin)
+                       palm=face.width * rng.uniform(0.5, 0.8), skin=face.skin)
     draw_arm(hand, canvas, cover)
-    draw_palm(hand, canvas, cover, skin)
+    draw_palm(hand, canvas, cover, skin=skin)
     kind = rng.choice(["card", "phone", "book"])
     body = {"card": media.PAPERS[int(rng.integers(len(media.PAPERS)))],
             "phone": BEZELS[int(rng.integers(len(BEZELS)))],
@@ -325,14 +329,15 @@ def _held_object(rng: np.random.Generator, size: int, face: Face) -> Layer | Non
     inset = centre + (quad - centre) * rng.uniform(0.7, 0.9)
     if kind != "book" or rng.random() < 0.5:
         draw.fill(canvas, inset, tuple(rng.uniform(30, 230, 3)))
-    draw_fingers(hand, canvas, cover, skin)
+    draw_fingers(hand, canvas, cover, skin=skin)
     return Layer("held_object", canvas, cover.astype(bool))
 
 
 def build_live(rng: np.random.Generator, size: int) -> Composition:
     """A live scene: room, person, sometimes a hand near the face or a held object."""
     room, objects = draw_room(rng, size, size, large=LARGE_OBJECT)
-    face = sample_face(rng, *face_slot(rng, size))
+    cx, cy, width = face_slot(rng, size)
+    face = sample_face(rng, cx, cy, width=width)
     draw_person(room, face)
     layers = [Layer("room", room, np.ones((size, size), bool))]
     distractors = list(objects)
@@ -342,8 +347,8 @@ def build_live(rng: np.random.Generator, size: int) -> Composition:
         cover = np.zeros((size, size), np.uint8)
         skin = np.zeros((size, size), np.uint8)
         draw_arm(hand, canvas, cover)
-        draw_palm(hand, canvas, cover, skin)
-        draw_fingers(hand, canvas, cover, skin)
+        draw_palm(hand, canvas, cover, skin=skin)
+        draw_fingers(hand, canvas, cover, skin=skin)
         layers.append(Layer("distractor_hand", canvas, cover.astype(bool)))
         distractors.append("hand")
     if rng.random() < 0.25:
@@ -355,13 +360,13 @@ def build_live(rng: np.random.Generator, size: int) -> Composition:
 
 
 def build_spoof(rng: np.random.Generator, size: int, attack: str,
-                photos: Sequence[np.ndarray] | None) -> Composition:
+                *, photos: Sequence[np.ndarray] | None) -> Composition:
     """A print, cut or replay scene (see the module docstring)."""
     room, objects = draw_room(rng, size, size)
     slot = face_slot(rng, size)
     if attack == "replay":
-        media_layers, box = _device(rng, size, room, slot, photos)
+        media_layers, box = _device(rng, size, room, slot=slot, photos=photos)
     else:
-        media_layers, box = _paper(rng, size, room, slot, photos, cut=attack == "cut")
+        media_layers, box = _paper(rng, size, room, slot=slot, photos=photos, cut=attack == "cut")
     layers = [Layer("room", room, np.ones((size, size), bool))] + media_layers
     return Composition(attack, layers, int(rng.integers(2 ** 62)), box, list(objects))

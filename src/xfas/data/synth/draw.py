@@ -27,19 +27,19 @@ def _line_type(aa: bool) -> int:
     return cv2.LINE_AA if aa else cv2.LINE_8
 
 
-def fill(image: np.ndarray, points: np.ndarray, colour: Colour, aa: bool = True) -> None:
+def fill(image: np.ndarray, points: np.ndarray, colour: Colour, *, aa: bool = True) -> None:
     """Fill the polygon ``points`` (N, 2) in place."""
     cv2.fillPoly(image, [_fixed(points)], colour, _line_type(aa), SHIFT)
 
 
-def polyline(image: np.ndarray, points: np.ndarray, colour: Colour, thickness: int,
+def polyline(image: np.ndarray, points: np.ndarray, colour: Colour, *, thickness: int,
              closed: bool = False, aa: bool = True) -> None:
     """Draw an open or closed polyline in place."""
     cv2.polylines(image, [_fixed(points)], closed, colour, max(1, int(thickness)),
                   _line_type(aa), SHIFT)
 
 
-def capsule(image: np.ndarray, start: np.ndarray, end: np.ndarray, thickness: float,
+def capsule(image: np.ndarray, start: np.ndarray, end: np.ndarray, *, thickness: float,
             colour: Colour, aa: bool = True) -> None:
     """A thick segment with round caps (a finger, an arm, a bar)."""
     a, b = _fixed(start)[0], _fixed(end)[0]
@@ -47,7 +47,7 @@ def capsule(image: np.ndarray, start: np.ndarray, end: np.ndarray, thickness: fl
              max(1, int(round(thickness))), _line_type(aa), SHIFT)
 
 
-def disc(image: np.ndarray, centre: np.ndarray, radius: float, colour: Colour,
+def disc(image: np.ndarray, centre: np.ndarray, radius: float, *, colour: Colour,
          aa: bool = True) -> None:
     """A filled circle."""
     c = _fixed(centre)[0]
@@ -55,10 +55,11 @@ def disc(image: np.ndarray, centre: np.ndarray, radius: float, colour: Colour,
                _line_type(aa), SHIFT)
 
 
-def ellipse_points(cx: float, cy: float, ax: float, ay: float, t0: float = 0.0,
+def ellipse_points(centre: tuple[float, float], axes: tuple[float, float], *, t0: float = 0.0,
                    t1: float = 2 * np.pi, n: int = 28) -> np.ndarray:
-    """Points (n, 2) of the axis-aligned ellipse arc from angle t0 to t1 (radians)."""
-    return _unit_arc(float(t0), float(t1), int(n)) * (ax, ay) + (cx, cy)
+    """Points (n, 2) of the axis-aligned ellipse arc about ``centre`` with half-axes ``axes``
+    (x, y) from angle t0 to t1 (radians)."""
+    return _unit_arc(float(t0), float(t1), int(n)) * axes + centre
 
 
 @lru_cache(maxsize=1024)
@@ -70,7 +71,7 @@ def _unit_arc(t0: float, t1: float, n: int) -> np.ndarray:
 
 
 def similarity(points: np.ndarray, centre: tuple[float, float], scale: float,
-               angle: float) -> np.ndarray:
+               *, angle: float) -> np.ndarray:
     """Map local points (unit = ``scale`` px) to canvas points: rotate by ``angle`` about the
     local origin, scale, translate to ``centre``."""
     c, s = np.cos(angle) * scale, np.sin(angle) * scale
@@ -88,7 +89,7 @@ def mix_colour(a: np.ndarray, b: np.ndarray, t: float) -> tuple[float, float, fl
     return tuple(min(255.0, max(0.0, (1 - t) * float(x) + t * float(y))) for x, y in zip(a, b))
 
 
-def low_frequency_noise(rng: np.random.Generator, height: int, width: int, cells: int,
+def low_frequency_noise(rng: np.random.Generator, height: int, width: int, *, cells: int,
                         amplitude: float) -> np.ndarray:
     """A smooth random field (height, width) float32 with values in about ±amplitude: a
     ``cells`` x ``cells`` grid of uniform values upsampled bicubically."""
@@ -96,14 +97,14 @@ def low_frequency_noise(rng: np.random.Generator, height: int, width: int, cells
     return cv2.resize(grid, (width, height), interpolation=cv2.INTER_CUBIC)
 
 
-def plane(height: int, width: int, angle: float, scale: float) -> np.ndarray:
+def plane(height: int, width: int, angle: float, *, scale: float) -> np.ndarray:
     """The linear ramp (cos(angle) x + sin(angle) y) / scale over the pixel grid, float32."""
     xs = np.arange(width, dtype=np.float32) * np.float32(np.cos(angle) / scale)
     ys = np.arange(height, dtype=np.float32) * np.float32(np.sin(angle) / scale)
     return ys[:, None] + xs[None, :]
 
 
-def wave(height: int, width: int, angle: float, period: float, phase: float = 0.0) -> np.ndarray:
+def wave(height: int, width: int, angle: float, *, period: float, phase: float = 0.0) -> np.ndarray:
     """cos(2 pi (cos(angle) x + sin(angle) y) / period + phase) over the pixel grid, float32,
     computed from two 1-D tables (cos(a + b) = cos a cos b - sin a sin b)."""
     k = 2 * np.pi / period

@@ -66,7 +66,7 @@ def _pick(rng: np.random.Generator, table: np.ndarray, jitter: float) -> tuple[f
     return tuple(float(v) for v in np.clip(c, 0, 255))
 
 
-def sample_face(rng: np.random.Generator, cx: float, cy: float, width: float) -> Face:
+def sample_face(rng: np.random.Generator, cx: float, cy: float, *, width: float) -> Face:
     """A random person whose face oval is centred at (cx, cy) and ``width`` px wide."""
     hair_style = HAIR_STYLES[rng.integers(len(HAIR_STYLES))]
     hair = HAIR_COLOURS[rng.integers(len(HAIR_COLOURS))] * rng.uniform(0.85, 1.15)
@@ -125,11 +125,11 @@ class _Painter:
         pts = self.turn(local) if features else local
         draw.fill(self.canvas, self.to_canvas(pts), colour)
 
-    def line(self, local: np.ndarray, colour, thickness: float, features: bool = True,
+    def line(self, local: np.ndarray, colour, thickness: float, *, features: bool = True,
              closed: bool = False) -> None:
         pts = self.turn(local) if features else local
         draw.polyline(self.canvas, self.to_canvas(pts), colour,
-                      max(1, int(round(thickness * self.unit))), closed=closed)
+                      thickness=max(1, int(round(thickness * self.unit))), closed=closed)
 
     # ---- parts, back to front -------------------------------------------------------------
     def outline(self, grow: float = 1.0) -> np.ndarray:
@@ -142,8 +142,9 @@ class _Painter:
     def body(self) -> None:
         b, w = self.b, self.f.shoulders
         cloth = np.array(self.f.clothing)
-        left = draw.ellipse_points(-w + 1.0, b + 1.5, 1.0, 0.85, np.pi, 1.5 * np.pi, 8)
-        right = draw.ellipse_points(w - 1.0, b + 1.5, 1.0, 0.85, 1.5 * np.pi, 2 * np.pi, 8)
+        left = draw.ellipse_points((-w + 1.0, b + 1.5), (1.0, 0.85), t0=np.pi, t1=1.5 * np.pi, n=8)
+        right = draw.ellipse_points((w - 1.0, b + 1.5), (1.0, 0.85), t0=1.5 * np.pi, t1=2 * np.pi,
+                                    n=8)
         torso = np.concatenate([[[-w - 0.1, b + 9]], left, [[-0.5, b + 0.5]], [[0.5, b + 0.5]],
                                 right, [[w + 0.1, b + 9]]])
         neck = np.array([[-0.42, 0.3], [0.42, 0.3], [0.48, b + 0.75], [-0.48, b + 0.75]])
@@ -163,24 +164,26 @@ class _Painter:
         striped = self.canvas.copy()
         for y in np.arange(self.b + 0.6, self.b + 9, self.f.stripes):
             line = self.to_canvas(np.array([[-4.0, y], [4.0, y]]))
-            draw.capsule(striped, line[0], line[1], max(1, 0.07 * self.unit), colour)
+            draw.capsule(striped, line[0], line[1], thickness=max(1, 0.07 * self.unit),
+                         colour=colour)
         cv2.copyTo(striped, mask, self.canvas)
 
     def back_hair(self) -> None:
         b, v = self.b, self.f.hair_volume
         if self.f.hair_style == "long":
-            top = draw.ellipse_points(0, -0.05, 1.22 + v, b + 0.1 + v, np.pi, 2 * np.pi, 16)
+            top = draw.ellipse_points((0, -0.05), (1.22 + v, b + 0.1 + v), t0=np.pi, t1=2 * np.pi,
+                                      n=16)
             shape = np.concatenate([[[-1.3 - v, b + 1.3]], top, [[1.3 + v, b + 1.3]]])
             self.fill(shape, draw.shade_colour(self.hair, 0.8))
         elif self.f.hair_style == "bun":
             draw.disc(self.canvas, self.to_canvas(np.array([[0, -b - 0.3]]))[0], 0.42 * self.unit,
-                      draw.shade_colour(self.hair, 0.85))
+                      colour=draw.shade_colour(self.hair, 0.85))
 
     def ears(self) -> None:
         for side in (-1, 1):
             x = side * 0.98 - 0.2 * self.f.yaw
             width = 0.17 * (1 - 0.8 * max(0.0, side * self.f.yaw))
-            ear = draw.ellipse_points(x, 0.05, width + 0.02, 0.28)
+            ear = draw.ellipse_points((x, 0.05), (width + 0.02, 0.28))
             self.fill(ear, draw.shade_colour(self.skin, 0.92))
 
     def face_oval(self) -> None:
@@ -227,13 +230,13 @@ class _Painter:
         open_ = 0.02 + 0.1 * f.eye_open
         for side in (-1, 1):
             ex, ey = side * 0.4, -0.08
-            socket = draw.ellipse_points(ex, ey - 0.03, 0.27, 0.15)
+            socket = draw.ellipse_points((ex, ey - 0.03), (0.27, 0.15))
             self.fill(socket, draw.shade_colour(self.skin, 0.9), features=True)
-            white = draw.ellipse_points(ex, ey, 0.2, open_)
+            white = draw.ellipse_points((ex, ey), (0.2, open_))
             if f.eye_open > 0.12:
                 self.fill(white, (236, 232, 226), features=True)
                 self._iris(ex, ey, open_)
-            lid = draw.ellipse_points(ex, ey, 0.21, open_, np.pi, 2 * np.pi, 10)
+            lid = draw.ellipse_points((ex, ey), (0.21, open_), t0=np.pi, t1=2 * np.pi, n=10)
             self.line(lid, (25, 18, 15), 0.05)
             brow_y = -0.4 - f.brow_raise
             brow = np.array([[side * 0.14, brow_y + 0.04], [side * 0.38, brow_y - 0.04],
@@ -245,22 +248,22 @@ class _Painter:
     def _iris(self, ex: float, ey: float, open_: float) -> None:
         gx, gy = self.f.gaze
         for radius, colour in ((0.09, self.f.eye_colour), (0.045, (10, 8, 8))):
-            circle = draw.ellipse_points(ex + gx * 0.1, ey + gy * 0.04, radius, radius, n=16)
+            circle = draw.ellipse_points((ex + gx * 0.1, ey + gy * 0.04), (radius, radius), n=16)
             dx = np.clip((circle[:, 0] - ex) / 0.2, -1, 1)
             half = open_ * np.sqrt(1 - dx * dx)
             circle[:, 1] = np.clip(circle[:, 1], ey - half, ey + half)
             self.fill(circle, colour, features=True)
         glint = self.to_canvas(self.turn(np.array([[ex + gx * 0.1 + 0.03, ey - 0.03]])))[0]
-        draw.disc(self.canvas, glint, max(0.6, 0.025 * self.unit), (250, 250, 250))
+        draw.disc(self.canvas, glint, max(0.6, 0.025 * self.unit), colour=(250, 250, 250))
 
     def nose(self) -> None:
         side = 1 if self.f.light[0] < 0 else -1
         ridge = np.array([[side * 0.09, -0.05], [side * 0.12, 0.2], [side * 0.15, 0.36]])
         self.line(ridge, draw.shade_colour(self.skin, 0.82), 0.05)
-        tip = draw.ellipse_points(0, 0.36, 0.17, 0.08, 0.1, np.pi - 0.1, 9)
+        tip = draw.ellipse_points((0, 0.36), (0.17, 0.08), t0=0.1, t1=np.pi - 0.1, n=9)
         self.line(tip, draw.shade_colour(self.skin, 0.7), 0.05)
         for s in (-1, 1):
-            self.fill(draw.ellipse_points(s * 0.08, 0.41, 0.05, 0.025, n=10),
+            self.fill(draw.ellipse_points((s * 0.08, 0.41), (0.05, 0.025), n=10),
                       draw.shade_colour(self.skin, 0.45), features=True)
 
     def mouth(self) -> None:
@@ -268,13 +271,13 @@ class _Painter:
         dark = (60, 20, 25)
         y, kind = 0.72, self.f.mouth
         if kind == "open":
-            self.fill(draw.ellipse_points(0, y, 0.24, 0.13), dark, features=True)
+            self.fill(draw.ellipse_points((0, y), (0.24, 0.13)), dark, features=True)
             self.fill(np.array([[-0.18, y - 0.1], [0.18, y - 0.1], [0.16, y - 0.05],
                                 [-0.16, y - 0.05]]), (235, 230, 220), features=True)
-            self.line(draw.ellipse_points(0, y, 0.25, 0.14), lip, 0.06, closed=True)
+            self.line(draw.ellipse_points((0, y), (0.25, 0.14)), lip, 0.06, closed=True)
         elif kind == "surprised":
-            self.fill(draw.ellipse_points(0, y, 0.1, 0.1), dark, features=True)
-            self.line(draw.ellipse_points(0, y, 0.11, 0.11), lip, 0.05, closed=True)
+            self.fill(draw.ellipse_points((0, y), (0.1, 0.1)), dark, features=True)
+            self.line(draw.ellipse_points((0, y), (0.11, 0.11)), lip, 0.05, closed=True)
         else:
             x = np.linspace(-0.3, 0.3, 9)
             curve = 0.1 if kind == "smile" else 0.02
@@ -300,7 +303,8 @@ class _Painter:
         hair_line = -0.55 * b
         ay = b + 0.06 + v
         lift = np.arcsin(np.clip(side / ay, -1, 1))
-        outer = draw.ellipse_points(0, 0, 1.06 + v, ay, np.pi - lift, 2 * np.pi + lift, 24)
+        outer = draw.ellipse_points((0, 0), (1.06 + v, ay), t0=np.pi - lift, t1=2 * np.pi + lift,
+                                    n=24)
         ys = np.linspace(side, hair_line * 0.55, 5)
         inset = 0.95 if style != "long" else 0.88
         right = np.stack([inset * np.sqrt(np.clip(1 - (ys / b) ** 2, 0, 1)), ys], axis=1)
@@ -312,21 +316,22 @@ class _Painter:
         self.fill(cap, draw.shade_colour(colour, 1.0))
         strand = draw.shade_colour(colour, 1.25 if colour.mean() < 90 else 0.75)
         for k in (-0.5, 0.0, 0.45):
-            arc = draw.ellipse_points(k * 0.6, 0.0, 0.7, b * 0.95, 1.2 * np.pi, 1.6 * np.pi, 6)
+            arc = draw.ellipse_points((k * 0.6, 0.0), (0.7, b * 0.95), t0=1.2 * np.pi,
+                                      t1=1.6 * np.pi, n=6)
             self.line(arc, strand, 0.035, features=False)
         if style == "curly":
             t = np.linspace(np.pi * 0.95, 2.05 * np.pi, 11)
             for ti in t:
                 c = np.array([[np.cos(ti) * (1.06 + v), np.sin(ti) * (b + 0.06 + v)]])
                 draw.disc(self.canvas, self.to_canvas(c)[0], 0.2 * self.unit,
-                          draw.shade_colour(colour, 0.9))
+                          colour=draw.shade_colour(colour, 0.9))
 
     def glasses(self) -> None:
         if not self.f.glasses:
             return
         frame = (30, 28, 30)
         for side in (-1, 1):
-            self.line(draw.ellipse_points(side * 0.4, -0.08, 0.27, 0.19, n=20), frame, 0.05,
+            self.line(draw.ellipse_points((side * 0.4, -0.08), (0.27, 0.19), n=20), frame, 0.05,
                       closed=True)
         self.line(np.array([[-0.14, -0.12], [0.14, -0.12]]), frame, 0.05)
 
@@ -361,13 +366,3 @@ def feature_points(face: Face) -> dict[str, np.ndarray]:
     local = np.array([[-0.4, -0.08], [0.4, -0.08], [0.0, 0.72]])
     pts = p.to_canvas(p.turn(local))
     return {"eye_left": pts[0], "eye_right": pts[1], "mouth": pts[2]}
-
-
-def render_portrait(rng: np.random.Generator, background: np.ndarray, cx: float, cy: float,
-                    width: float) -> tuple[np.ndarray, Face]:
-    """A copy of ``background`` with a random person drawn at (cx, cy), ``width`` px wide."""
-    canvas = background.copy()
-    face = sample_face(rng, cx, cy, width)
-    draw_person(canvas, face)
-    return canvas, face
-

@@ -67,7 +67,7 @@ def resolve_faces(faces: Faces) -> tuple[np.ndarray, ...] | None:
     return photos
 
 
-def _build(index: int, seed: int, size: int, faces: Faces, mix: Mapping[str, float] | None
+def _build(index: int, seed: int, size: int, *, faces: Faces, mix: Mapping[str, float] | None
            ) -> tuple[Composition, tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]]:
     size = check_size(size)
     if int(seed) != seed or seed < 0:
@@ -81,21 +81,21 @@ def _build(index: int, seed: int, size: int, faces: Faces, mix: Mapping[str, flo
         scene = build_live(rng, size)
         return scene, composite(scene.layers)
     for _ in range(MAX_TRIES):
-        scene = build_spoof(rng, size, attack, photos)
+        scene = build_spoof(rng, size, attack, photos=photos)
         painted = composite(scene.layers)
         if painted[2]:  # some evidence is visible
             break
     return scene, painted
 
 
-def build_composition(index: int, seed: int = 0, size: int = 128, faces: Faces = None,
+def build_composition(index: int, seed: int = 0, size: int = 128, *, faces: Faces = None,
                       mix: Mapping[str, float] | None = None) -> Composition:
     """The layered scene of sample ``index`` (before the camera), for tests and tools that
     need to leave layers out; ``render_sample`` is the usual entry point."""
-    return _build(index, seed, size, faces, mix)[0]
+    return _build(index, seed, size, faces=faces, mix=mix)[0]
 
 
-def render_sample(index: int, seed: int = 0, size: int = 128, faces: Faces = None,
+def render_sample(index: int, seed: int = 0, size: int = 128, *, faces: Faces = None,
                   mix: Mapping[str, float] | None = None) -> Sample:
     """Sample ``index`` of the SynthSpoof data set with ``seed``.
 
@@ -113,7 +113,7 @@ def render_sample(index: int, seed: int = 0, size: int = 128, faces: Faces = Non
         >>> s.image.shape, s.label in ("live", "spoof")
         ((128, 128, 3), True)
     """
-    scene, (image, emissive, masks) = _build(index, seed, size, faces, mix)
+    scene, (image, emissive, masks) = _build(index, seed, size, faces=faces, mix=mix)
     image = scene.camera(image, emissive)
     label = "live" if scene.attack == "live" else "spoof"
     return Sample(image, masks, label, scene.attack, scene.face_box, scene.distractors)

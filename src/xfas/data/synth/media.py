@@ -45,7 +45,7 @@ class Placement:
 
 
 def place(rng: np.random.Generator, image_size: int, sheet_size: tuple[float, float],
-          anchor: tuple[float, float], target: tuple[float, float], scale: float,
+          *, anchor: tuple[float, float], target: tuple[float, float], scale: float,
           bend: float) -> Placement:
     """A placement whose sheet point ``anchor`` lands on image point ``target`` at ``scale``
     image px per sheet px, rotated and seen slightly in perspective; ``bend`` is the largest
@@ -77,7 +77,7 @@ def place(rng: np.random.Generator, image_size: int, sheet_size: tuple[float, fl
 
 
 def sample(image: np.ndarray, placement: Placement, offset: tuple[float, float] = (0.0, 0.0),
-           nearest: bool = False) -> np.ndarray:
+           *, nearest: bool = False) -> np.ndarray:
     """``image`` (in sheet px, its origin at ``offset`` on the sheet) seen through the placement."""
     mode = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
     return cv2.remap(image, placement.u - offset[0], placement.v - offset[1], mode,
@@ -102,8 +102,8 @@ def print_look(rng: np.random.Generator, photo: np.ndarray, paper: np.ndarray) -
     h, w = x.shape[:2]
     period, angle = rng.uniform(1.4, 3.0), rng.uniform(0, np.pi)
     # cos(a) cos(b) = (cos(a + b) + cos(a - b)) / 2, with a and b along two perpendicular axes
-    dots = draw.wave(h, w, angle + np.pi / 4, period / np.sqrt(2)) + \
-        draw.wave(h, w, angle - np.pi / 4, period / np.sqrt(2))
+    dots = draw.wave(h, w, angle + np.pi / 4, period=period / np.sqrt(2)) + \
+        draw.wave(h, w, angle - np.pi / 4, period=period / np.sqrt(2))
     dots = 1 - rng.uniform(0.01, 0.04) * (0.5 + 0.25 * dots)
     return x.astype(np.float32) * 255 * dots[..., None]
 
@@ -141,7 +141,7 @@ def pixel_grid(rng: np.random.Generator, placement: Placement) -> np.ndarray:
     gain = 1 - rng.uniform(0.02, 0.08) * (0.5 + 0.25 * (gu + gv))
     size = placement.u.shape[0]
     angle, period = rng.uniform(0, np.pi), rng.uniform(3.0, 10.0) * size / 128
-    moire = draw.wave(size, size, angle, period, rng.uniform(0, 2 * np.pi))
+    moire = draw.wave(size, size, angle, period=period, phase=rng.uniform(0, 2 * np.pi))
     grid = gain * (1 + rng.uniform(0.0, 0.045) * moire)
     return (1 + GRID_STRENGTH * (grid - grid.mean())).astype(np.float32)
 
@@ -152,8 +152,9 @@ def glare(rng: np.random.Generator, size: int) -> np.ndarray:
     angle = rng.uniform(0, np.pi)
     sx, sy = rng.uniform(0.2, 0.6) * size, rng.uniform(0.04, 0.15) * size
     c, s = np.cos(angle), np.sin(angle)
-    along = draw.plane(size, size, angle, sx) - np.float32((c * cx + s * cy) / sx)
-    across = draw.plane(size, size, angle + np.pi / 2, sy) - np.float32((-s * cx + c * cy) / sy)
+    along = draw.plane(size, size, angle, scale=sx) - np.float32((c * cx + s * cy) / sx)
+    across = draw.plane(size, size, angle + np.pi / 2,
+                        scale=sy) - np.float32((-s * cx + c * cy) / sy)
     return (rng.uniform(40, 140) * np.exp(-along * along - across * across)).astype(np.float32)
 
 
@@ -171,7 +172,7 @@ def rounded_rect(placement: Placement, box: tuple[float, float, float, float],
 
 
 def hole_shapes(rng: np.random.Generator, sheet_size: tuple[int, int], eyes: np.ndarray,
-                mouth: np.ndarray, face_width: float, which: str) -> np.ndarray:
+                *, mouth: np.ndarray, face_width: float, which: str) -> np.ndarray:
     """A uint8 sheet-sized mask of the holes cut at the eyes and/or mouth (``which`` is
     "eyes", "mouth" or "both"): ellipses, rectangles or one band across both eyes."""
     w, h = sheet_size
@@ -186,12 +187,12 @@ def hole_shapes(rng: np.random.Generator, sheet_size: tuple[int, int], eyes: np.
             draw.fill(mask, quad, 1, aa=False)
         for eye in eyes if kind != "band" else []:
             if kind == "ellipse":
-                draw.fill(mask, draw.ellipse_points(eye[0], eye[1], ax, ay), 1, aa=False)
+                draw.fill(mask, draw.ellipse_points((eye[0], eye[1]), (ax, ay)), 1, aa=False)
             else:
                 draw.fill(mask, np.array([[eye[0] - ax, eye[1] - ay], [eye[0] + ax, eye[1] - ay],
                                           [eye[0] + ax, eye[1] + ay], [eye[0] - ax, eye[1] + ay]]),
                           1, aa=False)
     if which in ("mouth", "both"):
         ax, ay = rng.uniform(0.18, 0.3) * face_width, rng.uniform(0.07, 0.14) * face_width
-        draw.fill(mask, draw.ellipse_points(mouth[0], mouth[1], ax, ay), 1, aa=False)
+        draw.fill(mask, draw.ellipse_points((mouth[0], mouth[1]), (ax, ay)), 1, aa=False)
     return mask

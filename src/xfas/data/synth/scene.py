@@ -22,12 +22,12 @@ def _wall_colour(rng: np.random.Generator) -> np.ndarray:
     return cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB)[0, 0].astype(np.float64)
 
 
-def _quad(rng: np.random.Generator, cx: float, cy: float, w: float, h: float,
+def _quad(rng: np.random.Generator, cx: float, cy: float, *, w: float, h: float,
           size: int) -> np.ndarray:
     """Corners of a w x h rectangle centred at (cx, cy), slightly rotated and in perspective."""
     angle = rng.normal(0, 0.06)
     corners = np.array([[-w / 2, -h / 2], [w / 2, -h / 2], [w / 2, h / 2], [-w / 2, h / 2]])
-    corners = draw.similarity(corners, (cx, cy), 1.0, angle)
+    corners = draw.similarity(corners, (cx, cy), 1.0, angle=angle)
     return corners + rng.normal(0, 0.01 * size, corners.shape)
 
 
@@ -37,7 +37,7 @@ def _inset(quad: np.ndarray, t: float) -> np.ndarray:
     return centre + (quad - centre) * (1 - t)
 
 
-def _object(rng: np.random.Generator, canvas: np.ndarray, kind: str, wall: np.ndarray,
+def _object(rng: np.random.Generator, canvas: np.ndarray, kind: str, *, wall: np.ndarray,
             scale: tuple[float, float] = (0.15, 0.6)) -> str:
     height, width = canvas.shape[:2]
     size = max(height, width)
@@ -48,7 +48,7 @@ def _object(rng: np.random.Generator, canvas: np.ndarray, kind: str, wall: np.nd
         h = size * 1.5
     if kind == "shelf":
         w, h = rng.uniform(0.4, 1.2) * size, rng.uniform(0.03, 0.06) * size
-    quad = _quad(rng, cx, cy, w, h, size)
+    quad = _quad(rng, cx, cy, w=w, h=h, size=size)
     if kind == "frame":
         draw.fill(canvas, quad, tuple(rng.uniform(20, 200, 3)))
         inner = _inset(quad, rng.uniform(0.08, 0.2))
@@ -59,22 +59,24 @@ def _object(rng: np.random.Generator, canvas: np.ndarray, kind: str, wall: np.nd
         for k in range(int(rng.integers(0, 6))):
             a = quad[0] + (quad[3] - quad[0]) * (0.2 + 0.12 * k)
             b = a + (quad[1] - quad[0]) * rng.uniform(0.3, 0.8)
-            draw.capsule(canvas, a + (quad[1] - quad[0]) * 0.1, b, max(1, size // 90),
-                         tuple(rng.uniform(20, 120, 3)))
+            draw.capsule(canvas, a + (quad[1] - quad[0]) * 0.1, b, thickness=max(1, size // 90),
+                         colour=tuple(rng.uniform(20, 120, 3)))
     elif kind == "window":
         draw.fill(canvas, quad, tuple(rng.uniform(200, 255, 3)))
         bar = tuple(rng.uniform(60, 240, 3))
-        draw.polyline(canvas, quad, bar, max(2, size // 40), closed=True)
-        draw.capsule(canvas, (quad[0] + quad[1]) / 2, (quad[2] + quad[3]) / 2, max(1, size // 60),
-                     bar)
+        draw.polyline(canvas, quad, bar, thickness=max(2, size // 40), closed=True)
+        draw.capsule(canvas, (quad[0] + quad[1]) / 2, (quad[2] + quad[3]) / 2,
+                     thickness=max(1, size // 60), colour=bar)
         if rng.random() < 0.5:  # blinds: many parallel straight edges
             slats = int(rng.integers(4, 12))
             for t in (np.arange(slats) + 0.5) / slats:
                 draw.capsule(canvas, quad[0] + t * (quad[3] - quad[0]),
-                             quad[1] + t * (quad[2] - quad[1]), 1, draw.shade_colour(bar, 0.8))
+                             quad[1] + t * (quad[2] - quad[1]), thickness=1,
+                             colour=draw.shade_colour(bar, 0.8))
     elif kind == "door":
         draw.fill(canvas, quad, draw.shade_colour(wall, rng.uniform(0.5, 1.3)))
-        draw.polyline(canvas, quad, draw.shade_colour(wall, 0.6), max(1, size // 64), closed=True)
+        draw.polyline(canvas, quad, draw.shade_colour(wall, 0.6), thickness=max(1, size // 64),
+                      closed=True)
     elif kind == "monitor":
         draw.fill(canvas, quad, tuple(rng.uniform(5, 60) * np.ones(3)))
         draw.fill(canvas, _inset(quad, rng.uniform(0.05, 0.15)), tuple(rng.uniform(10, 120, 3)))
@@ -92,12 +94,12 @@ def _object(rng: np.random.Generator, canvas: np.ndarray, kind: str, wall: np.nd
             x += bw + rng.uniform(0, 0.03) * size
     else:  # board
         draw.fill(canvas, quad, tuple(rng.uniform(225, 250) * np.ones(3)))
-        draw.polyline(canvas, quad, tuple(rng.uniform(120, 200, 3)), max(1, size // 50),
+        draw.polyline(canvas, quad, tuple(rng.uniform(120, 200, 3)), thickness=max(1, size // 50),
                       closed=True)
     return kind
 
 
-def draw_room(rng: np.random.Generator, height: int, width: int, large: float = 0.0
+def draw_room(rng: np.random.Generator, height: int, width: int, *, large: float = 0.0
               ) -> tuple[np.ndarray, list[str]]:
     """A random background (height, width, 3) uint8 and the names of the objects drawn on it.
 
@@ -105,9 +107,10 @@ def draw_room(rng: np.random.Generator, height: int, width: int, large: float = 
     1.1 of the image side: a door, window, picture, monitor or board behind the person), which
     live scenes use so that spoofs do not have more long straight edges than live images."""
     wall = _wall_colour(rng)
-    ramp = draw.plane(height, width, rng.uniform(0, 2 * np.pi), max(height, width)) - 0.5
+    ramp = draw.plane(height, width, rng.uniform(0, 2 * np.pi), scale=max(height, width)) - 0.5
     gain = 1 + np.float32(rng.uniform(0.05, 0.35)) * ramp
-    gain += draw.low_frequency_noise(rng, height, width, int(rng.integers(3, 7)), 0.06)
+    gain += draw.low_frequency_noise(rng, height, width, cells=int(rng.integers(3, 7)),
+                                     amplitude=0.06)
     canvas = np.clip(gain[..., None] * wall.astype(np.float32), 0, 255).astype(np.uint8)
     objects: list[str] = []
     if rng.random() < 0.4:  # a wall corner or a ceiling line: a long straight edge
@@ -123,14 +126,14 @@ def draw_room(rng: np.random.Generator, height: int, width: int, large: float = 
         draw.fill(canvas, poly, other)
         objects.append("edge")
     for _ in range(int(rng.choice([0, 1, 1, 2, 2, 3, 4]))):
-        objects.append(_object(rng, canvas, OBJECTS[rng.integers(len(OBJECTS))], wall))
+        objects.append(_object(rng, canvas, OBJECTS[rng.integers(len(OBJECTS))], wall=wall))
     if rng.random() < large:
         kind = ("frame", "poster", "window", "door", "monitor", "board")[rng.integers(6)]
-        objects.append(_object(rng, canvas, kind, wall, (0.45, 1.1)))
+        objects.append(_object(rng, canvas, kind, wall=wall, scale=(0.45, 1.1)))
     if rng.random() < 0.25:  # out-of-focus lights
         for _ in range(int(rng.integers(3, 9))):
             draw.disc(canvas, rng.uniform(0, 1, 2) * [width, height],
-                      rng.uniform(0.02, 0.08) * width, tuple(rng.uniform(120, 255, 3)))
+                      rng.uniform(0.02, 0.08) * width, colour=tuple(rng.uniform(120, 255, 3)))
         canvas = cv2.GaussianBlur(canvas, (0, 0), 0.02 * width)
     elif rng.random() < 0.5:
         canvas = cv2.GaussianBlur(canvas, (0, 0), rng.uniform(0.3, 1.5) * width / 128)

@@ -25,7 +25,7 @@ from xfas.progress import progress_bar
 MANIFEST_VERSION = 1
 
 
-def generate_synthspoof(out: str | Path, n: int, size: int = 128, seed: int = 0,
+def generate_synthspoof(out: str | Path, n: int, size: int = 128, *, seed: int = 0,
                         faces: Faces = None, progress: bool = True, overwrite: bool = False,
                         mix: Mapping[str, float] | None = None) -> Path:
     """Write ``n`` SynthSpoof images with evidence masks and a manifest to ``out``.
@@ -62,7 +62,7 @@ def generate_synthspoof(out: str | Path, n: int, size: int = 128, seed: int = 0,
     with progress_bar(progress) as bar:
         task = bar.add_task("synthspoof", total=int(n))
         for index in range(int(n)):
-            sample = render_sample(index, seed, size, photos, weights)
+            sample = render_sample(index, seed, size, faces=photos, mix=weights)
             name = f"{index:0{width}d}"
             layout.write_sample(name, sample.image, sample.masks)
             records[name] = {

@@ -48,7 +48,7 @@ PAIRED_TEST = "Wilcoxon signed-rank test (two-sided; zero differences dropped)"
 
 
 def benchmark_models(data: str | Path, out: str | Path, runs: Mapping[str, Path],
-                     methods: Sequence[str] = BENCH_METHODS, images: int = BENCH_IMAGES,
+                     *, methods: Sequence[str] = BENCH_METHODS, images: int = BENCH_IMAGES,
                      method_options: Mapping[str, Mapping[str, Any]] | None = None,
                      steps: int = STUDY_STEPS, progress: bool = True) -> dict[str, BenchmarkRun]:
     """Run (or reuse) the benchmark of each model's checkpoint ``runs[model]`` on the first

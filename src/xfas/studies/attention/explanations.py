@@ -42,7 +42,7 @@ class StudyOutputs:
 
 
 def explain_attention_study(data: str | Path, out: str | Path, seed: int,
-                            models: tuple[str, ...] = STUDY_MODELS,
+                            *, models: tuple[str, ...] = STUDY_MODELS,
                             bench_images: int = BENCH_IMAGES,
                             figure_images: int = FIGURE_IMAGES,
                             methods: tuple[str, ...] = BENCH_METHODS,
@@ -67,8 +67,9 @@ def explain_attention_study(data: str | Path, out: str | Path, seed: int,
     else:
         masks = BenchmarkLayout(data).has_evidence_masks()
         if masks:
-            runs_done = benchmark_models(data, out, runs, methods, bench_images, options, steps,
-                                         progress)
+            runs_done = benchmark_models(data, out, runs, methods=methods, images=bench_images,
+                                         method_options=options, steps=steps,
+                                         progress=progress)
             result.units_computed = {n: r.units_computed for n, r in runs_done.items()}
             result.benchmark = write_attention_benchmark(out, models, methods)
         else:
@@ -78,10 +79,12 @@ def explain_attention_study(data: str | Path, out: str | Path, seed: int,
         if figure_images == 0:
             result.notes.append("--figure-images 0: no figures.")
         else:
-            result.figures = attention_figures(open_splits(data)["test"], runs, out, methods,
-                                               figure_images, seed, options, outline=masks,
+            result.figures = attention_figures(open_splits(data)["test"], runs, out,
+                                               methods=methods,
+                                               count=figure_images, seed=seed,
+                                               method_options=options, outline=masks,
                                                progress=progress)
             if not result.figures:
                 result.notes.append(f"{data}: the test split has no spoof image: no figures.")
-    result.report = render_study_report(out, result.benchmark, result.figures, result.notes)
+    result.report = render_study_report(out, result.benchmark, result.figures, notes=result.notes)
     return result

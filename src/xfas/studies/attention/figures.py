@@ -49,7 +49,7 @@ def spoof_attacks(labels: Sequence[int], attacks: Sequence[str]) -> list[str]:
     return sorted({a for label, a in zip(labels, attacks) if int(label) == 1})
 
 
-def choose_images(labels: Sequence[int], attacks: Sequence[str], attack: str, count: int,
+def choose_images(labels: Sequence[int], attacks: Sequence[str], attack: str, *, count: int,
                   seed: int) -> list[int]:
     """Indices of ``count`` spoof items of ``attack`` drawn with ``seed`` (all when fewer),
     in index order."""
@@ -61,7 +61,7 @@ def choose_images(labels: Sequence[int], attacks: Sequence[str], attack: str, co
     return sorted(candidates[int(k)] for k in chosen)
 
 
-def model_maps(model: Any, images: Sequence[np.ndarray], methods: Sequence[str], seed: int,
+def model_maps(model: Any, images: Sequence[np.ndarray], methods: Sequence[str], *, seed: int,
                method_options: Mapping[str, Mapping[str, Any]]) -> dict[str, list[np.ndarray]]:
     """{method: one map per image in [0, 1], at the image's size} of the spoof score."""
     from xfas.explain import create_explainer
@@ -79,7 +79,7 @@ def model_maps(model: Any, images: Sequence[np.ndarray], methods: Sequence[str],
 
 
 def draw_figure(panels: Sequence[Panel], maps: Mapping[str, Mapping[str, Sequence[np.ndarray]]],
-                methods: Sequence[str], path: str | Path, title: str) -> Path:
+                methods: Sequence[str], *, path: str | Path, title: str) -> Path:
     """One figure (see the module docstring): ``maps[model][method][i]`` is the map of
     ``panels[i]``; models are columns in ``maps``' order."""
     models = list(maps)
@@ -95,7 +95,7 @@ def draw_figure(panels: Sequence[Panel], maps: Mapping[str, Mapping[str, Sequenc
     return save_figure(figure, path, dpi=FIGURE_DPI, crop=False)
 
 
-def _panel(test_set: Any, index: int, names: Sequence[str], outline: bool) -> Panel:
+def _panel(test_set: Any, index: int, names: Sequence[str], *, outline: bool) -> Panel:
     name = names[index]
     masks: tuple[np.ndarray, ...] = ()
     if outline and hasattr(test_set, "load_masks"):
@@ -104,7 +104,7 @@ def _panel(test_set: Any, index: int, names: Sequence[str], outline: bool) -> Pa
 
 
 def attention_figures(test_set: Any, runs: Mapping[str, Path], out: str | Path,
-                      methods: Sequence[str], count: int = 2, seed: int = 0,
+                      *, methods: Sequence[str], count: int = 2, seed: int = 0,
                       method_options: Mapping[str, Mapping[str, Any]] | None = None,
                       outline: bool = True, progress: bool = True) -> dict[str, Path]:
     """Draw ``figure_<attack>.png`` into ``out`` for each spoof attack type of ``test_set``
@@ -117,7 +117,7 @@ def attention_figures(test_set: Any, runs: Mapping[str, Path], out: str | Path,
     options = {m: dict(o) for m, o in (method_options or {}).items() if m in methods}
     labels, attacks = list(test_set.labels), list(test_set.attacks)
     names = list(getattr(test_set, "names", [f"test #{i}" for i in range(len(labels))]))
-    chosen = {a: choose_images(labels, attacks, a, count, seed)
+    chosen = {a: choose_images(labels, attacks, a, count=count, seed=seed)
               for a in spoof_attacks(labels, attacks)}
     models = {name: load_model(run) for name, run in runs.items()}
     spec = {"data": str(getattr(test_set, "root", "")), "methods": list(methods),
@@ -130,18 +130,19 @@ def attention_figures(test_set: Any, runs: Mapping[str, Path], out: str | Path,
             and all(p.is_file() for p in paths.values()):
         return paths
     order = sorted({i for idx in chosen.values() for i in idx})
-    panels = {i: _panel(test_set, i, names, outline) for i in order}
+    panels = {i: _panel(test_set, i, names, outline=outline) for i in order}
     maps: dict[str, dict[str, dict[int, np.ndarray]]] = {}
     with progress_bar(progress) as bar:
         task = bar.add_task("attention figures", total=len(models))
         for name, model in models.items():
-            found = model_maps(model, [panels[i].image for i in order], methods, seed, options)
+            found = model_maps(model, [panels[i].image for i in order], methods, seed=seed,
+                               method_options=options)
             maps[name] = {m: dict(zip(order, found[m])) for m in methods}
             bar.advance(task)
     for attack, indices in chosen.items():
         per_model = {name: {m: [maps[name][m][i] for i in indices] for m in methods}
                      for name in models}
-        draw_figure([panels[i] for i in indices], per_model, methods, paths[attack],
-                    f"{attack}: {', '.join(methods)} of {', '.join(models)}")
+        draw_figure([panels[i] for i in indices], per_model, methods, path=paths[attack],
+                    title=f"{attack}: {', '.join(methods)} of {', '.join(models)}")
     record.write_text(json.dumps(spec, indent=1), encoding="utf-8")
     return paths

@@ -44,7 +44,7 @@ def figures_html(figures: Mapping[str, Path]) -> str:
 
 
 def render_study_report(out: str | Path, attention: Mapping[str, Any] | None,
-                        figures: Mapping[str, Path], notes: Sequence[str] = ()) -> Path:
+                        figures: Mapping[str, Path], *, notes: Sequence[str] = ()) -> Path:
     """Write ``out/report.html`` from ``out``'s ``table2.json``, the attention benchmark's
     summary (None: skipped) and ``figures`` ({attack: PNG file}); ``notes`` say what was
     skipped and why."""

@@ -36,7 +36,7 @@ def headline(report: dict[str, Any]) -> dict[str, float]:
 
 
 def run_attention_study(splits: dict[str, Dataset], out: str | Path, seeds: tuple[int, ...],
-                        config: TrainConfig, models: tuple[str, ...] = STUDY_MODELS,
+                        *, config: TrainConfig, models: tuple[str, ...] = STUDY_MODELS,
                         progress: bool = True) -> dict[str, Any]:
     """Train and evaluate every model for every seed under ``out/<model>/seed<k>`` (finished
     runs are reused, interrupted ones resumed) and write ``table2.md`` and ``table2.json``."""
@@ -45,7 +45,7 @@ def run_attention_study(splits: dict[str, Dataset], out: str | Path, seeds: tupl
     for seed in seeds:
         for name in models:
             report = trained_run_metrics(splits, out / name / f"seed{seed}",
-                                         replace(config, model=name, seed=seed), progress)
+                                         replace(config, model=name, seed=seed), progress=progress)
             per_seed[name].append(headline(report))
     summary = summarise(per_seed, baseline=models[0])
     summary["seeds"] = list(seeds)
