@@ -1,8 +1,9 @@
 """The architecture stays true without anyone policing it: every import in ``src/xfas`` runs
 down the layer order of the README (data -> models -> training -> plots -> explain -> sped ->
 benchmark -> workflows -> studies / serve -> cli), the package root holds only small shared
-utilities, and no module takes part in an import cycle. The import graph is read from the
-source with ``ast``, imports inside functions included."""
+utilities, no module takes part in an import cycle, and every function takes its parameters
+past the third by keyword. The source is read with ``ast``, imports inside functions
+included."""
 
 from __future__ import annotations
 
@@ -140,6 +141,41 @@ def test_every_package_of_the_source_has_a_layer() -> None:
     packages = {p.name for p in (SOURCE / "xfas").iterdir()
                 if p.is_dir() and (p / "__init__.py").is_file()}
     assert packages == {name for layer in LAYERS for name in layer}
+
+
+MAX_POSITIONAL = 3
+FRAMEWORK_DECORATORS = (".command", ".callback")  # typer passes every option by keyword
+
+
+def positional_overflows(root: Path) -> list[str]:
+    """Every function under ``root`` with more than ``MAX_POSITIONAL`` positional parameters
+    (``self`` and ``cls`` not counted; typer commands left out)."""
+    found = []
+    for name, path in module_files(root).items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            if any(ast.unparse(d).split("(")[0].endswith(FRAMEWORK_DECORATORS)
+                   for d in node.decorator_list):
+                continue
+            names = [a.arg for a in node.args.posonlyargs + node.args.args]
+            if names and names[0] in ("self", "cls"):
+                names = names[1:]
+            if len(names) > MAX_POSITIONAL:
+                found.append(f"{name}.{node.name} (line {node.lineno}): {len(names)} positional "
+                             "parameters")
+    return found
+
+
+def test_parameters_past_the_third_are_keyword_only() -> None:
+    assert positional_overflows(SOURCE) == []
+
+
+def test_the_keyword_check_finds_a_planted_function(tmp_path) -> None:
+    root = _tree(tmp_path, {"xfas/data/a.py": "def f(a, b, c, *, d):\n    pass\n"
+                                             "class C:\n    def g(self, a, b, c, d):\n"
+                                             "        pass\n"})
+    assert positional_overflows(root) == ["xfas.data.a.g (line 4): 4 positional parameters"]
 
 
 def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
