@@ -1,9 +1,9 @@
 """The architecture stays true without anyone policing it: every import in ``src/xfas`` runs
-down the layer order of the README (data -> models -> training -> plots -> explain -> sped ->
-benchmark -> workflows -> studies / serve -> cli), the package root holds only small shared
-utilities, no module takes part in an import cycle, and every function takes its parameters
-past the third by keyword. The source is read with ``ast``, imports inside functions
-included."""
+down the layer order of the README (data -> annotations -> models -> training -> plots ->
+explain -> sped -> benchmark -> workflows -> studies / serve -> cli), the package root holds
+only small shared utilities, no module takes part in an import cycle, and every function takes
+its parameters past the third by keyword. The source is read with ``ast``, imports inside
+functions included."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 SOURCE = Path(__file__).resolve().parents[1] / "src"
-LAYERS = (("data",), ("models",), ("training",), ("plots",), ("explain",), ("sped",),
-          ("benchmark",), ("workflows",), ("studies", "serve"), ("cli",))
+LAYERS = (("data",), ("annotations",), ("models",), ("training",), ("plots",), ("explain",),
+          ("sped",), ("benchmark",), ("workflows",), ("studies", "serve"), ("cli",))
 SHARED = {"xfas", "xfas.errors", "xfas.progress", "xfas.assets"}  # importable from anywhere
 # Old import paths kept for users (issues 2 and 4 named them); nothing inside xfas uses them.
 COMPATIBILITY = {"xfas.metrics", "xfas.viz", "xfas.__main__"}

@@ -17,16 +17,19 @@ from xfas.cli import app, main
 from xfas.training import TrainConfig
 
 SHOWN = {"models", "train", "eval", "predict", "explain", "serve", "demo", "study", "concepts",
-         "synth", "benchmark"}
+         "synth", "benchmark", "annotations", "annotate", "export", "check-model"}
 ALIASES = {"discover", "synth-grid", "report", "reliance"}
 GROUPS = {"concepts": {"discover", "label", "name", "show"}, "synth": {"generate", "grid"},
-          "benchmark": {"run", "report", "reliance"}, "study": {"attention"}}
+          "benchmark": {"run", "report", "reliance"}, "study": {"attention", "backbones"},
+          "annotations": {"import", "export", "agree", "check"}}
 # Flags whose meaning differs between commands, with how many help texts each may have; every
 # other flag has exactly one. --model: a model to load, a fused predictor, an architecture to
 # train; --data: any dataset, one with evidence masks; --concepts: a bank file, or how many
-# concepts to discover (discover, demo); --batch-size: a forward pass, a training step.
+# concepts to discover (discover, demo); --batch-size: a forward pass, a training step;
+# --images: how many images the demo generates, the folder of images an annotation file names,
+# how many training images the backbone study uses; --pretrained: a weights file, a folder.
 MEANINGS = {"--out": None, "--model": 3, "--data": 2, "--concepts": 3, "--batch-size": 2,
-            "--resume": 2, "--bench-images": 2}
+            "--resume": 2, "--bench-images": 2, "--images": 3, "--pretrained": 2}
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

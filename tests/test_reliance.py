@@ -145,7 +145,7 @@ def test_cli_writes_the_json_and_names_an_unwritable_out(tmp_path: Path, capsys,
                                                          monkeypatch) -> None:
     data = tmp_path / "data"
     model = _write(data, EVIDENCE)
-    monkeypatch.setattr("xfas.models.load_model", lambda spec: model)
+    monkeypatch.setattr("xfas.models.registry.load_model", lambda spec, **_: model)
     out = tmp_path / "reliance.json"
     assert main(["reliance", "--model", "planted", "--data", str(data), "--out", str(out)]) == 0
     written = json.loads(out.read_text())

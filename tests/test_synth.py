@@ -13,15 +13,16 @@ from scipy import ndimage
 
 from xfas.cli.app import main
 from xfas.data.datasets.benchmark import BenchmarkDataset
-from xfas.data.synth import (EVIDENCE_TYPES, build_composition, edge_radius,
-                             generate_synthspoof, load_face_photos, render_sample, split_of)
-from xfas.data.synth.faces import draw_person, sample_face
+from xfas.data.synth import (ALL_EVIDENCE_TYPES, build_composition,
+                             edge_radius, generate_synthspoof, load_face_photos, render_sample,
+                             split_of)
 from xfas.errors import XfasError
 from xfas.explain import create_explainer
 from xfas.models import build_model, save_model
 from xfas.plots import EVIDENCE_COLOURS, evidence_overlay, overlay, save_sample_grid
 from xfas.workflows.sample_grids import heat_map_panel
 
+from helpers.synth import colour_features, cross_validated, edge_features
 from helpers.tolerance import assert_close
 
 HANDS = frozenset({"palms", "fingers"})
@@ -69,12 +70,12 @@ def test_layout_and_manifest_schema(tmp_path):
     images = manifest["images"]
     assert sorted(images) == sorted(p.stem for p in (out / "images").iterdir())
     mask_files = {(p.parent.name, p.stem) for p in (out / "masks").rglob("*.png")}
-    assert {d.name for d in (out / "masks").iterdir()} <= set(EVIDENCE_TYPES)
+    assert {d.name for d in (out / "masks").iterdir()} <= set(ALL_EVIDENCE_TYPES)
     for name, entry in images.items():
         assert entry["label"] in ("live", "spoof") and entry["split"] in ("train", "val", "test")
         assert entry["attack"] in ("live", "print", "cut", "replay")
         assert (entry["attack"] == "live") == (entry["label"] == "live")
-        assert set(entry["evidence"]) <= set(EVIDENCE_TYPES)
+        assert set(entry["evidence"]) <= set(ALL_EVIDENCE_TYPES)
         if entry["label"] == "live":
             assert entry["evidence"] == []
         assert {e for e, n in mask_files if n == name} == set(entry["evidence"])
@@ -100,7 +101,7 @@ def test_splits_are_a_hash_of_the_index_near_70_15_15():
 def test_masks_equal_pixel_differences_when_the_evidence_is_left_out():
     """Each mask is checked against an independent truth: the pixels that change when the
     object is removed from the scene (camera effects off), not the generator's geometry."""
-    checked = {name: 0 for name in EVIDENCE_TYPES}
+    checked = {name: 0 for name in ALL_EVIDENCE_TYPES}
     r = edge_radius(SIZE)
     for index in range(60):
         scene = build_composition(index, seed=2, size=SIZE)
@@ -119,6 +120,11 @@ def test_masks_equal_pixel_differences_when_the_evidence_is_left_out():
             truth = _diff(with_medium, without)
             assert np.array_equal(truth, bare.get("ipad_border", np.zeros_like(truth)))
             checked["ipad_border"] += truth.any()
+            no_screen, _ = scene.render(omit=base | {"screen"}, effects=False)
+            alone, _ = scene.render(omit=base | {"room", "bezel"}, effects=False)
+            screen = _diff(with_medium, no_screen) | alone.any(axis=-1)
+            assert np.array_equal(screen, bare.get("screen_surface", np.zeros_like(screen)))
+            checked["screen_surface"] += screen.any()
             continue
         without, _ = scene.render(omit=base | {"paper"}, effects=False)
         alone, _ = scene.render(omit=base | {"room"}, effects=False)
@@ -130,6 +136,9 @@ def test_masks_equal_pixel_differences_when_the_evidence_is_left_out():
             ~ndimage.binary_erosion(outline, _disc(r), border_value=1)
         assert np.array_equal(band, bare.get("photo_edge", np.zeros_like(band)))
         checked["photo_edge"] += band.any()
+        surface = paper_seen & ~band  # the print the edge band leaves
+        assert np.array_equal(surface, bare.get("print_surface", np.zeros_like(surface)))
+        checked["print_surface"] += surface.any()
         if scene.attack == "cut":
             holes = outline & ~paper_seen   # inside the outline but showing what is behind
             assert np.array_equal(holes, bare.get("cut_hole", np.zeros_like(holes)))
@@ -164,15 +173,15 @@ def test_masks_are_disjoint_present_types_nonempty_live_empty(samples):
         assert stack.shape[1:] == (SIZE, SIZE) and stack.dtype == bool
         assert all(m.any() for m in stack)
         assert stack.sum(axis=0).max() == 1
-        allowed = {"print": {"photo_edge", "clutching_hand"},
-                   "cut": {"photo_edge", "clutching_hand", "cut_hole"},
-                   "replay": {"ipad_border", "clutching_hand"}}[s.attack]
+        allowed = {"print": {"photo_edge", "clutching_hand", "print_surface"},
+                   "cut": {"photo_edge", "clutching_hand", "cut_hole", "print_surface"},
+                   "replay": {"ipad_border", "clutching_hand", "screen_surface"}}[s.attack]
         assert set(s.masks) <= allowed
 
 
 def test_every_evidence_type_and_attack_appears(samples):
     seen = {name for s in samples for name in s.masks}
-    assert seen == set(EVIDENCE_TYPES)
+    assert seen == set(ALL_EVIDENCE_TYPES)
     counts = {a: sum(s.attack == a for s in samples) for a in ("live", "print", "cut", "replay")}
     assert 0.3 < counts["live"] / len(samples) < 0.5
     assert all(0.12 < counts[a] / len(samples) < 0.28 for a in ("print", "cut", "replay"))
@@ -249,31 +258,12 @@ def test_face_size_and_position_are_no_cue(samples):
     assert np.quantile(sw, 0.1) < np.quantile(lw, 0.5) < np.quantile(sw, 0.9)
 
 
-def _cross_validated(features: list[np.ndarray], samples) -> tuple[float, float]:
-    """(accuracy, balanced accuracy) of a 5-fold logistic regression, spoof vs live."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    x, y = np.array(features), np.array([s.label == "spoof" for s in samples])
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))
-    folds = StratifiedKFold(5, shuffle=True, random_state=0)
-    return (cross_val_score(model, x, y, cv=folds).mean(),
-            cross_val_score(model, x, y, cv=folds, scoring="balanced_accuracy").mean())
-
-
 @pytest.mark.slow
 def test_colour_statistics_do_not_separate_live_from_spoof(samples):
     """Per-channel mean, std and 8-bin histograms (bins of 32 levels): a cross-validated
     logistic regression on them stays under the bounds, so colour alone is no shortcut. The
     bounds leave room for the variance of 240 samples."""
-    features = []
-    for s in samples:
-        pixels = s.image.reshape(-1, 3)
-        hist = [np.bincount(pixels[:, c] >> 5, minlength=8) / len(pixels) for c in range(3)]
-        features.append(np.concatenate([pixels.mean(0), pixels.std(0), *hist]))
-    accuracy, balanced = _cross_validated(features, samples)
+    accuracy, balanced = cross_validated([colour_features(s.image) for s in samples], samples)
     assert accuracy < 0.75 and balanced < 0.68, (accuracy, balanced)
 
 
@@ -283,66 +273,11 @@ def test_straight_edges_do_not_separate_live_from_spoof(samples):
     gradient-orientation histogram. A held photo's outline, margin and shadow are themselves
     evidence, so straight lines may be a cue, but only a weak one (live scenes hold frames,
     doors and monitors too): a cross-validated logistic regression stays under the bounds."""
-    import cv2
-
-    features = []
-    for s in samples:
-        grey = cv2.cvtColor(s.image, cv2.COLOR_RGB2GRAY)
-        lines = cv2.HoughLinesP(cv2.Canny(grey, 50, 150), 1, np.pi / 180, 25,
-                                minLineLength=20, maxLineGap=3)
-        lengths = [] if lines is None else [np.hypot(x1 - x0, y1 - y0)
-                                            for x0, y0, x1, y1 in lines[:, 0]]
-        gx, gy = cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1)
-        magnitude = np.hypot(gx, gy)
-        orientation = np.histogram(np.arctan2(gy, gx) % np.pi, bins=8, range=(0, np.pi),
-                                   weights=magnitude)[0] / max(magnitude.sum(), 1e-6)
-        features.append(np.concatenate([[len(lengths), sum(lengths)], orientation]))
-    accuracy, balanced = _cross_validated(features, samples)
+    accuracy, balanced = cross_validated([edge_features(s.image) for s in samples], samples)
     assert accuracy < 0.88 and balanced < 0.86, (accuracy, balanced)
 
 
 # ---- user photos, errors, CLI ---------------------------------------------------------------
-def _face_photos(folder: Path, colours) -> Path:
-    folder.mkdir()
-    for k, colour in enumerate(colours):
-        canvas = np.full((160, 120, 3), colour, np.uint8)
-        draw_person(canvas, sample_face(np.random.default_rng(k), 60, 72, width=60))
-        Image.fromarray(canvas).save(folder / f"face{k}.png")
-    return folder
-
-
-def test_faces_folder_fills_the_medium_and_nothing_else(tmp_path):
-    green = load_face_photos(_face_photos(tmp_path / "g", [(20, 200, 40)]))
-    blue = load_face_photos(_face_photos(tmp_path / "b", [(30, 40, 210)]))
-    spoofs = 0
-    for index in range(12):
-        a = build_composition(index, seed=0, size=SIZE, faces=green)
-        if a.attack == "live":
-            continue
-        b = build_composition(index, seed=0, size=SIZE, faces=blue)
-        image_a, _ = a.render(effects=False)
-        image_b, _ = b.render(effects=False)
-        medium = "bezel" if a.attack == "replay" else "paper"
-        hidden, _ = a.render(omit={medium, "screen"}, effects=False)
-        inside = _diff(image_a, hidden)        # pixels of the paper / device
-        changed = _diff(image_a, image_b)      # pixels that depend on the photo
-        assert changed.any() and not (changed & ~inside).any()
-        spoofs += 1
-    assert spoofs >= 4
-    out = generate_synthspoof(tmp_path / "ds", 6, seed=0, faces=tmp_path / "g", progress=False)
-    assert json.loads((out / "manifest.json").read_text())["faces"] == str(tmp_path / "g")
-
-
-def test_face_photos_are_turned_upright_by_exif(tmp_path):
-    folder = tmp_path / "exif"
-    folder.mkdir()
-    exif = Image.Exif()
-    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
-    Image.new("RGB", (80, 40), (200, 10, 10)).save(folder / "a.jpg", exif=exif)
-    (photo,) = load_face_photos(folder)
-    assert photo.shape == (80, 40, 3)
-
-
 def test_bad_face_folders_raise_naming_the_folder(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -365,10 +300,11 @@ def test_cli_rejects_bad_arguments_with_one_line(tmp_path, capsys, args, flag):
 
 def test_cli_writes_and_refuses_a_non_empty_folder(tmp_path, capsys):
     out = tmp_path / "ds"
-    assert main(["synth", "--out", str(out), "--n", "4", "--seed", "3", "--no-progress"]) == 0
+    assert main(["synth", "--out", str(out), "--n", "4", "--seed", "3", "--drawn",
+                 "--no-progress"]) == 0
     before = _files(out)
     assert len([k for k in before if k.startswith("images/")]) == 4
-    assert main(["synth", "--out", str(out), "--n", "2", "--no-progress"]) == 2
+    assert main(["synth", "--out", str(out), "--n", "2", "--drawn", "--no-progress"]) == 2
     err = capsys.readouterr().err.strip()
     assert "--out" in err and "--overwrite" in err and "\n" not in err
     assert _files(out) == before

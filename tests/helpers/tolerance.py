@@ -62,6 +62,13 @@ def _compare(actual: Any, expected: Any, rtol: float, atol: float, label: str) -
         for key in expected:
             _compare(actual[key], expected[key], rtol, atol, f"{label}[{key!r}]")
         return
+    if isinstance(expected, (list, tuple)) and any(
+            item is None or isinstance(item, (str, bytes, Mapping)) for item in expected):
+        assert isinstance(actual, (list, tuple)) and len(actual) == len(expected), \
+            f"{label}: {actual!r} != {expected!r}"
+        for index, (found, wanted) in enumerate(zip(actual, expected)):
+            _compare(found, wanted, rtol, atol, f"{label}[{index}]")
+        return
     a, e = _as_array(actual), _as_array(expected)
     if e.shape != a.shape:
         assert e.ndim == 0, f"{label}: shape {a.shape} != expected shape {e.shape}"
@@ -87,7 +94,8 @@ def assert_close(actual: Any, expected: Any, *, rtol: float = RTOL, atol: float 
     """Fail unless ``|actual - expected| <= atol + rtol * |expected|`` everywhere.
 
     Takes torch tensors, numpy arrays, numbers, sequences of them and mappings of them
-    (compared key by key; None, strings and booleans must be equal); a scalar ``expected`` is
+    (compared key by key; lists holding strings, mappings or None item by item; None,
+    strings and booleans must be equal); a scalar ``expected`` is
     compared with every value. NaN never matches; infinities match only themselves. The
     message names the number of mismatches, the greatest difference and where the worst one
     is, prefixed by ``msg``."""

@@ -18,7 +18,9 @@ class BenchmarkConfig:
 
     Args:
         data: folder in the benchmark layout (``images/``, ``masks/<evidence>/``, manifest).
-        model: a checkpoint, a training run folder or ``minifasnet-v2`` / ``minifasnet-v1se``.
+        model: a checkpoint, a training run folder, an ONNX file or ``minifasnet-v2`` /
+            ``minifasnet-v1se``.
+        card: the model card of ``model`` (None: the one beside its file, if any).
         concepts: a SPED concept bank; adds ``sped`` and ``sped-matched`` to "all".
         methods: "all", a comma-separated string or a list of explainer names.
         split: the split scored ("auto": "test" when the manifest has splits, else all
@@ -38,6 +40,7 @@ class BenchmarkConfig:
 
     data: str
     model: str
+    card: str | None = None
     concepts: str | None = None
     methods: str | Sequence[str] = ALL
     split: str | None = AUTO

@@ -6,9 +6,10 @@ sigma = 1/16 of the image side, which erases edges, fingers and print or screen 
 keeps the colours): the evidence (its masks, dilated by 1/40 of the side), the face box minus
 the evidence, or a control box of the face box's size at a random place. A model that reads the
 evidence loses its spoof verdict when the evidence is blurred and keeps it when the face is.
-The face box comes from the manifest's ``face_box`` entry (``xfas synth`` writes it); models
-that crop around the face (MiniFASNet) crop by it, and images without one are left out of the
-face and control rows.
+The face box comes from the manifest's ``face_box`` entry (``xfas synth`` writes it), else, for
+models that crop around the face (MiniFASNet), from the face detector, as ``xfas predict`` finds
+it; crop models crop every version of the image by it, so each is fed as the model wants it.
+Images without a box are left out of the face and control rows.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import torch
 
 from xfas.data.benchmark_layout import FaceBox
 from xfas.data.datasets.benchmark import BenchmarkDataset
+from xfas.data.face import FaceDetector
 from xfas.errors import XfasError
 from xfas.models.base import FASModel
 from xfas.progress import tracked
@@ -105,7 +107,8 @@ def _spoof_probability(model: FASModel, images: list[np.ndarray],
 
 def evidence_reliance(model: FASModel, data: str | Path, split: str | None = "test",
                       *, threshold: float = 0.5, seed: int = 0, limit: int | None = None,
-                      progress: bool = True) -> RelianceResult:
+                      progress: bool = True, detector: FaceDetector | None = None
+                      ) -> RelianceResult:
     """Blur the evidence, the face and a control box of each spoof image of ``data`` (the
     benchmark layout) in turn and report how the model's spoof probability changes.
 
@@ -121,6 +124,8 @@ def evidence_reliance(model: FASModel, data: str | Path, split: str | None = "te
         where = "" if split is None else f" in the {split} split"
         raise XfasError(f"--data {root}: no spoof images{where}")
     boxes = {name: entry.face_box for name, entry in dataset.layout.read_manifest().items()}
+    if model.crop_scale is not None and detector is None:
+        detector = FaceDetector.from_assets(None)
     rng = np.random.default_rng(seed)
     before: list[float] = []
     after: dict[str, list[tuple[float, float, float]]] = {r: [] for r in REGIONS}
@@ -133,6 +138,8 @@ def evidence_reliance(model: FASModel, data: str | Path, split: str | None = "te
         if not evidence.any():
             raise XfasError(f"{root}: spoof image {item['name']!r} has no evidence mask")
         face_box = boxes.get(item["name"])
+        if face_box is None and model.crop_scale is not None:
+            face_box = detector.detect(image)
         regions = region_masks(evidence, face_box, rng)
         sigma = BLUR_FRACTION * max(image.shape[:2])
         names = list(regions)

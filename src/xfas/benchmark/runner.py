@@ -91,6 +91,10 @@ def stored_config(config: BenchmarkConfig, methods: list[str], fingerprint: str)
     stored["data"] = str(Path(config.data).resolve())
     model_path = Path(config.model)
     stored["model"] = str(model_path.resolve()) if model_path.exists() else config.model
+    if config.card is not None:  # runs without a card keep their stored configuration
+        stored["card"] = str(Path(config.card).resolve())
+    else:
+        del stored["card"]
     stored["model_fingerprint"] = fingerprint
     stored["methods"] = methods
     stored["method_options"] = {k: dict(v) for k, v in config.method_options.items()}
@@ -159,7 +163,8 @@ def run_benchmark(config: BenchmarkConfig, out: str | Path, resume: bool = False
         raise XfasError(f"--resume {out}: no run to resume there (no {DB_NAME})")
     if not Path(config.data).is_dir():
         raise XfasError(f"--data {config.data}: folder not found")
-    model = load_model(config.model, device=config.device, assets=config.assets)
+    model = load_model(config.model, device=config.device, assets=config.assets,
+                       card=config.card)
     fingerprint = model.fingerprint()
     methods = resolve_methods(config.methods, config.concepts is not None)
     _check_config(config, methods)
@@ -174,6 +179,7 @@ def run_benchmark(config: BenchmarkConfig, out: str | Path, resume: bool = False
                             f"({_config_difference(info['config'], wanted)})")
         # workers elsewhere (a pool, Dask) get absolute paths
         spec = WorkerSpec(config=replace(config, data=wanted["data"], model=wanted["model"],
+                                         card=wanted.get("card"),
                                          concepts=wanted.get("concepts"),
                                          method_options=wanted["method_options"]),
                           fingerprint=fingerprint)

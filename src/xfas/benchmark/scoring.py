@@ -101,7 +101,7 @@ class WorkerContext:
             torch.set_num_threads(1)
         config = spec.config
         self.model = model if model is not None else load_model(
-            config.model, device=config.device, assets=config.assets)
+            config.model, device=config.device, assets=config.assets, card=config.card)
         found = self.model.fingerprint()
         if found != spec.fingerprint:
             raise XfasError(f"model {config.model!r}: fingerprint {found} differs from the "
@@ -128,8 +128,8 @@ def context(spec: WorkerSpec, model: torch.nn.Module | None = None) -> WorkerCon
     """This process's context for ``spec``'s model (one at a time); ``model``, when given,
     is used instead of loading it again."""
     config = spec.config
-    key = (config.model, spec.fingerprint, config.device, config.assets, config.concepts,
-           spec.single_thread)
+    key = (config.model, config.card, spec.fingerprint, config.device, config.assets,
+           config.concepts, spec.single_thread)
     if not _CONTEXT or _CONTEXT[0][0] != key or (model is not None
                                                    and _CONTEXT[0][1].model is not model):
         _CONTEXT[:] = [(key, WorkerContext(spec, model))]

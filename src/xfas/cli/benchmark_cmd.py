@@ -13,7 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from xfas.cli.app import INTERRUPTED, app, run_by_default
-from xfas.cli.options import (AssetsOption, BatchSizeOption, ConceptBankOption,
+from xfas.cli.loading import open_model
+from xfas.cli.options import (AssetsOption, BatchSizeOption, CardOption, ConceptBankOption,
                               EvidenceDataOption, LayerOption, LimitOption, MethodsOption,
                               ModelOption, ProgressOption, SeedOption, SplitOption,
                               ThresholdOption)
@@ -34,6 +35,7 @@ def run_command(
                              help="Run folder: results.sqlite, tables, figures/ (the report)."),
     data: EvidenceDataOption = None,
     model: ModelOption = None,
+    card: CardOption = None,
     concepts: ConceptBankOption = None,
     methods: MethodsOption = None,
     split: SplitOption = None,
@@ -85,7 +87,12 @@ def run_command(
     from xfas.benchmark.runner import print_summary
     from xfas.benchmark.settings import config_for_run, parse_method_options
 
-    given = {"data": data, "model": model, "concepts": concepts, "methods": methods,
+    if model is not None:
+        from xfas.models.registry import FUSED, fused_model_error
+        if model == FUSED:
+            raise fused_model_error("to benchmark")
+    given = {"data": data, "model": model, "card": card, "concepts": concepts,
+             "methods": methods,
              "split": split, "calibration_split": calibration_split, "limit": limit,
              "seed": seed, "faithfulness": faithfulness, "steps": steps,
              "batch_size": batch_size, "unit_size": unit_size, "layer": layer,
@@ -133,9 +140,10 @@ def report_command(
 def reliance_command(
     model: ModelOption,
     data: EvidenceDataOption,
+    card: CardOption = None,
     split: SplitOption = "test",
     limit: LimitOption = None,
-    threshold: ThresholdOption = 0.5,
+    threshold: ThresholdOption = None,
     seed: SeedOption = 0,
     out: Path | None = typer.Option(None, "--out", help="JSON file for the result."),
 ) -> None:
@@ -146,11 +154,12 @@ def reliance_command(
     verdicts flipped. --limit takes the first N spoof images.
     """
     from xfas.benchmark.reliance import evidence_reliance
-    from xfas.models import load_model
 
     check_choice("--split", split, ("train", "val", "test", "all"))
-    result = evidence_reliance(load_model(model), data, split=None if split == "all" else split,
-                               threshold=threshold, seed=seed, limit=limit)
+    fas_model = open_model(model, card=card, what="to blur regions for")
+    result = evidence_reliance(fas_model, data, split=None if split == "all" else split,
+                               threshold=fas_model.threshold if threshold is None else threshold,
+                               seed=seed, limit=limit)
     table = Table("blurred", "images", "area", "spoof probability", "flipped to live",
                   title=f"{model} on {result.images} spoof images of {data} ({split}); "
                         f"untouched spoof probability {result.spoof_probability:.3f}")

@@ -15,9 +15,10 @@ from rich.console import Console
 from rich.table import Table
 
 from xfas.cli.app import app
-from xfas.cli.options import (AssetsOption, BankArgument, BatchSizeOption, ConceptBankOption,
-                              DataOption, EvidenceDataOption, LayerOption, LimitOption,
-                              ModelOption, ProgressOption, SeedOption, SplitOption)
+from xfas.cli.loading import open_model
+from xfas.cli.options import (AssetsOption, BankArgument, BatchSizeOption, CardOption,
+                              ConceptBankOption, DataOption, EvidenceDataOption, LayerOption,
+                              LimitOption, ModelOption, ProgressOption, SeedOption, SplitOption)
 from xfas.cli.parsing import check_choice
 from xfas.errors import XfasError
 
@@ -66,6 +67,7 @@ def discover_command(
                                      "per image)."),
     batch_size: BatchSizeOption = 64,
     assets: AssetsOption = None,
+    card: CardOption = None,
     progress: ProgressOption = True,
 ) -> None:
     """Discover K spoofing-evidence concepts on the spoof images of a dataset (SPED).
@@ -75,11 +77,10 @@ def discover_command(
     each concept's most activating crops beside it (OUT-stem_concepts.png). --limit draws a
     random subset with --seed, which also seeds the Semi-NMF and the masks.
     """
-    from xfas.models import load_model
     from xfas.workflows.concepts import Selection, discover_concepts, grid_path
 
     check_choice("--split", split, ("train", "val", "test"))
-    fas_model = load_model(model, assets=assets)
+    fas_model = open_model(model, card=card, assets=assets, what="to discover concepts on")
     selection = Selection(split=split, attack=attack, limit=limit, seed=seed)
     sped = discover_concepts(fas_model, data, out, selection=selection, assets=assets,
                              progress=progress, layer=layer, n_concepts=concepts, seed=seed,
@@ -107,6 +108,7 @@ def label_command(
                                    "uniform map's."),
     write: bool = typer.Option(False, "--write", help="Store the proposed names in the bank."),
     assets: AssetsOption = None,
+    card: CardOption = None,
     progress: ProgressOption = True,
 ) -> None:
     """Propose a name for each concept: the evidence type its maps overlap most.
@@ -117,11 +119,10 @@ def label_command(
     concept gets the evidence of highest lift among those with share >= --min-share and lift
     >= --min-lift. --limit draws a random subset with --seed.
     """
-    from xfas.models import load_model
     from xfas.sped import SPED
     from xfas.workflows.concepts import Selection, propose_names_from_masks
 
-    fas_model = load_model(model, assets=assets)
+    fas_model = open_model(model, card=card, assets=assets, what="to name concepts on")
     sped = SPED.load(concepts, fas_model, progress=progress)
     selection = Selection(split=split, spoof_only=False, limit=limit, seed=seed)
     proposal, count = propose_names_from_masks(sped, data, selection, min_share=min_share,

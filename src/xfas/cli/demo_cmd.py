@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from xfas.cli.app import app
-from xfas.cli.options import AssetsOption, EpochsOption, SeedOption
+from xfas.cli.options import AssetsOption, DrawnOption, EpochsOption, FacesOption, SeedOption
 
 if TYPE_CHECKING:
     from xfas.workflows.demo import DemoResult
@@ -40,6 +40,8 @@ def summary_table(result: "DemoResult") -> Table:
                       _number(faithful.get("insertion_auc")))
     for name, label, score in result.verdicts:
         table.add_row(f"MiniFASNet {name}", f"{label} ({score:.2f})")
+    for name, sentence in result.sentences:
+        table.add_row(f"MiniFASNet concepts, {name}", sentence)
     table.add_row("time per stage", ", ".join(f"{k} {v:.0f}s" for k, v in result.seconds.items()))
     return table
 
@@ -59,17 +61,23 @@ def demo_command(
                                           "method at its default settings)."),
     seed: SeedOption = 0,
     assets: AssetsOption = None,
+    faces: FacesOption = None,
+    drawn: DrawnOption = False,
 ) -> None:
     """The whole pipeline on SynthSpoof in one command.
 
-    Generates SynthSpoof, trains cnn-cbam, discovers SPED concepts, benchmarks every
-    explainer, writes the HTML report, and explains the real sample images with MiniFASNet.
+    Generates SynthSpoof (real people when face photos are found), trains cnn-cbam, discovers
+    SPED concepts, benchmarks every explainer, writes the HTML report, finds MiniFASNet's
+    concepts and explains the real sample images with them.
     """
+    from xfas.cli.synth_cmd import note_drawn, people
     from xfas.workflows.demo import DemoSettings, run_demo
 
+    photos = people(faces, drawn=drawn)
+    note_drawn(photos, drawn=drawn)
     settings = DemoSettings(out=out, images=images, epochs=epochs, concepts=concepts,
                             sped_images=sped_images, bench_images=bench_images, seed=seed,
-                            assets=assets)
+                            assets=assets, faces=photos)
     result = run_demo(settings, on_stage=lambda name: console.rule(f"[bold]{name}"),
                       on_note=console.print)
     console.print(summary_table(result))

@@ -8,9 +8,10 @@ from pathlib import Path
 import typer
 
 from xfas.cli.app import app
-from xfas.cli.options import (AssetsOption, BatchSizeOption, ConceptBankOption, ImagesArgument,
-                              LayerOption, MethodsOption, ModelOption, ProgressOption,
-                              SeedOption)
+from xfas.cli.loading import open_model
+from xfas.cli.options import (AssetsOption, BatchSizeOption, CardOption, ConceptBankOption,
+                              ImagesArgument, LayerOption, MethodsOption, ModelOption,
+                              ProgressOption, SeedOption)
 from xfas.cli.parsing import parse_methods, parse_target
 
 DEFAULT_METHODS = "gradcam,lime,shap"
@@ -20,6 +21,7 @@ DEFAULT_METHODS = "gradcam,lime,shap"
 def explain_command(
     images: ImagesArgument,
     model: ModelOption,
+    card: CardOption = None,
     methods: MethodsOption = DEFAULT_METHODS,
     out: Path = typer.Option(..., "--out", "-o", help="Folder for the PNGs and maps.npz."),
     layer: LayerOption = None,
@@ -45,13 +47,12 @@ def explain_command(
     input), grid.png (images x methods) and maps.npz (one float32 map per IMAGE__METHOD, in
     [0, 1], at the image's size).
     """
-    from xfas.models import load_model
     from xfas.workflows.explain_files import (explain_concepts, explain_inputs, prepare_inputs,
                                               write_outputs)
 
     names = parse_methods(methods)
     target_value = parse_target(target)
-    fas_model = load_model(model, assets=assets)
+    fas_model = open_model(model, card=card, assets=assets)
     inputs = prepare_inputs(images, fas_model, assets=assets)
     results = explain_inputs(fas_model, inputs, names, target=target_value, layer=layer,
                              seed=seed, batch_size=batch_size, progress=progress,

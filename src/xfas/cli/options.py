@@ -12,12 +12,18 @@ import typer
 
 # --- what the commands read -------------------------------------------------------------
 ModelOption = Annotated[str | None, typer.Option(
-    "--model", "-m", help="A checkpoint or run folder from `xfas train`, or a pretrained "
-                          "model: 'minifasnet-v2', 'minifasnet-v1se' (weights from --assets).")]
+    "--model", "-m", help="A model `xfas models` lists ('minifasnet-v2', 'minifasnet-v1se': "
+                          "weights from --assets), a run folder or checkpoint of `xfas train`, "
+                          "or an ONNX file (with --card).")]
 PredictorOption = Annotated[str, typer.Option(
     "--model", "-m", help="'minifasnet' (MiniFASNetV2 and V1SE fused for the verdict, as "
-                          "Silent-Face; V2 is the one explained), 'minifasnet-v2', "
-                          "'minifasnet-v1se', or a checkpoint / run folder from `xfas train`.")]
+                          "Silent-Face; V2 is the one explained), or any other model --model "
+                          "takes: 'minifasnet-v2', 'minifasnet-v1se', a run folder or "
+                          "checkpoint of `xfas train`, an ONNX file (with --card).")]
+CardOption = Annotated[Path | None, typer.Option(
+    "--card", help="The model card (JSON or YAML): input size, colour order, pixel scale, "
+                   "mean / std, face crop, live index, threshold. Default: the one beside "
+                   "the model file (MODEL.json), which an ONNX file needs.")]
 DataOption = Annotated[Path, typer.Option(
     "--data", "-d", help="Dataset folder: the benchmark layout of `xfas synth`, live/ and "
                          "spoof/ folders, CelebA-Spoof or CASIA-FASD.")]
@@ -55,9 +61,10 @@ LayerOption = Annotated[str | None, typer.Option(
 BatchSizeOption = Annotated[int | None, typer.Option(
     "--batch-size", min=1, help="Most inputs in one forward pass: images, crops or "
                                 "perturbed copies.")]
-ThresholdOption = Annotated[float, typer.Option(
+ThresholdOption = Annotated[float | None, typer.Option(
     "--threshold", min=0.0, max=1.0, help="Spoof probability at or above which the verdict "
-                                          "is spoof.")]
+                                          "is spoof (default: the model card's, 0.5 unless "
+                                          "the card says otherwise).")]
 
 # --- training ---------------------------------------------------------------------------
 EpochsOption = Annotated[int, typer.Option(
@@ -69,6 +76,19 @@ LearningRateOption = Annotated[float, typer.Option(
 PatienceOption = Annotated[int, typer.Option(
     "--patience", min=1, help="Early-stopping patience in epochs.")]
 
+# --- serving ----------------------------------------------------------------------------
+HostOption = Annotated[str, typer.Option("--host", help="Address to listen on.")]
+PortOption = Annotated[int, typer.Option("--port", help="TCP port to listen on.")]
+
 # --- output -----------------------------------------------------------------------------
+OverwriteOption = Annotated[bool, typer.Option(
+    "--overwrite", help="Replace the data set in a non-empty --out folder.")]
 ProgressOption = Annotated[bool, typer.Option(
     "--progress/--no-progress", help="Show progress bars.")]
+
+# --- SynthSpoof's people ----------------------------------------------------------------
+FacesOption = Annotated[Path | None, typer.Option(
+    "--faces", help="Folder of real face photos, one person per file-name prefix "
+                    "(001_03.jpg is person 001); default: $XFAS_FACES.")]
+DrawnOption = Annotated[bool, typer.Option(
+    "--drawn", help="Draw the people even when face photos are found.")]

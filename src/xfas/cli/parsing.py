@@ -66,3 +66,22 @@ def parse_target(text: str) -> str | int:
         return int(text)
     except ValueError:
         raise XfasError(f"--target {text!r}: expected 'spoof' or a class index") from None
+
+
+def parse_label_map(text: str | None) -> dict[str, str]:
+    """'hand=clutching_hand,face=ignore' -> {"hand": "clutching_hand", "face": "ignore"}
+    (category names of an annotation tool -> evidence types; checked by the importer)."""
+    if text is None:
+        return {}
+    mapping: dict[str, str] = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        name, sep, target = (piece.strip() for piece in part.partition("="))
+        if not sep or not name or not target:
+            raise XfasError(f"--map {text!r}: expected category=evidence pairs separated by "
+                            "commas, e.g. hand=clutching_hand,face=ignore")
+        if name in mapping and mapping[name] != target:
+            raise XfasError(f"--map {text!r}: category {name!r} is mapped twice")
+        mapping[name] = target
+    return mapping

@@ -8,13 +8,14 @@ from pathlib import Path
 import typer
 
 from xfas.cli.app import app
-from xfas.cli.options import AssetsOption, ImagesArgument, PredictorOption
+from xfas.cli.options import AssetsOption, CardOption, ImagesArgument, PredictorOption
 
 
 @app.command("predict")
 def predict_command(
     images: ImagesArgument,
     model: PredictorOption = "minifasnet",
+    card: CardOption = None,
     weights: Path | None = typer.Option(
         None, "--weights",
         help="The .pth file for minifasnet-v2 or minifasnet-v1se (default: from --assets)."),
@@ -36,7 +37,8 @@ def predict_command(
     from xfas.data.image_io import load_image
     from xfas.models.fused import load_predictor
 
-    predictor = load_predictor(model, weights=weights, detector=detector, assets=assets)
+    predictor = load_predictor(model, weights=weights, detector=detector, assets=assets,
+                               card=card)
     for path in images:
         result = predictor.predict(load_image(path), name=str(path))
         if as_json:

@@ -7,17 +7,19 @@ from pathlib import Path
 import typer
 
 from xfas.cli.app import app
-from xfas.cli.options import AssetsOption, ConceptBankOption, PredictorOption, ThresholdOption
+from xfas.cli.options import (AssetsOption, CardOption, ConceptBankOption, PredictorOption,
+                              ThresholdOption)
 from xfas.errors import XfasError
 
 
 @app.command("serve")
 def serve_command(
     model: PredictorOption = "minifasnet",
+    card: CardOption = None,
     concepts: ConceptBankOption = None,
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", help="TCP port to listen on."),
-    threshold: ThresholdOption = 0.5,
+    threshold: ThresholdOption = None,
     max_bytes: int = typer.Option(
         10_000_000, "--max-bytes", help="Largest upload in bytes (HTTP 413 above)."),
     max_pixels: int = typer.Option(
@@ -62,9 +64,12 @@ def serve_command(
         raise XfasError(f"xfas serve needs the service packages ({error.name} is missing): "
                         "pip install 'xfas[serve]'") from None
 
+    from xfas.models.registry import card_threshold
+
     config = ServiceConfig(
-        model=model, concepts=concepts, assets=assets, host=host, port=port,
-        threshold=threshold, max_bytes=max_bytes, max_pixels=max_pixels,
+        model=model, card=card, concepts=concepts, assets=assets, host=host, port=port,
+        threshold=card_threshold(model, card) if threshold is None else threshold,
+        max_bytes=max_bytes, max_pixels=max_pixels,
         api_keys=load_api_keys(api_key_file) if api_key_file is not None else (),
         keep_uploads=keep_uploads, rise_masks=rise_masks,
         limit_concurrency=limit_concurrency)

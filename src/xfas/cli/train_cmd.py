@@ -1,19 +1,16 @@
-"""``xfas train``, ``xfas eval`` and ``xfas study attention``."""
+"""``xfas train`` and ``xfas study attention`` (the ``study`` group; ``xfas eval`` is in
+``eval_cmd``, ``xfas study backbones`` in ``backbones_cmd``)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from xfas.cli.app import app
-from xfas.cli.options import (DataOption, EpochsOption, LearningRateOption, ModelOption,
-                              PatienceOption, SeedOption, SplitOption, ThresholdOption,
-                              TrainBatchOption)
-from xfas.cli.parsing import check_choice, parse_seeds
+from xfas.cli.options import (DataOption, EpochsOption, LearningRateOption, PatienceOption,
+                              SeedOption, TrainBatchOption)
+from xfas.cli.parsing import parse_seeds
 
 study_app = typer.Typer(help="Studies of the papers, reproduced on your data.",
                         no_args_is_help=True)
@@ -26,7 +23,10 @@ app.add_typer(study_app, name="study")
 def train_command(
     data: DataOption,
     out: Path = typer.Option(..., "--out", help="Run folder for checkpoints and history."),
-    model: str = typer.Option("cnn-cbam", "--model", help="cnn, cnn-ca, cnn-sa or cnn-cbam."),
+    model: str = typer.Option("cnn-cbam", "--model",
+                              help="An architecture: cnn, cnn-ca, cnn-sa, cnn-cbam, or a "
+                                   "backbone (xception, resnet50, vgg16, densenet121, "
+                                   "efficientnetb7, mobilenetv3; pip install 'xfas[backbones]')."),
     epochs: EpochsOption = 50,
     batch_size: TrainBatchOption = 4,
     lr: LearningRateOption = 1e-4,
@@ -43,50 +43,28 @@ def train_command(
         help="Label smoothing of the cross-entropy, in training and validation (0: the "
              "paper's plain cross-entropy)."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run."),
+    pretrained: Path | None = typer.Option(
+        None, "--pretrained", help="ImageNet weights for a backbone: a local timm or "
+                                   "torchvision state dict (nothing is downloaded; without it "
+                                   "the backbone trains from scratch)."),
 ) -> None:
-    """Train a FAS model with the attention paper's recipe; Ctrl-C keeps the best checkpoint."""
+    """Train a FAS model with the attention paper's recipe; Ctrl-C keeps the best checkpoint.
+
+    The run folder gets best.safetensors and its model card best.json."""
     from xfas.data.splits import open_splits
     from xfas.models import build_model
     from xfas.training import TrainConfig, train
 
-    build_model(model)  # an unknown name fails before the data is read
+    weights = str(pretrained) if pretrained is not None else None
+    build_model(model, pretrained=weights)  # a wrong name or file fails before the data is read
     splits = open_splits(data)
     config = TrainConfig(model=model, epochs=epochs, batch_size=batch_size, learning_rate=lr,
                          patience=patience, seed=seed, augment=augment,
-                         ema_decay=ema_decay, label_smoothing=label_smoothing)
+                         ema_decay=ema_decay, label_smoothing=label_smoothing,
+                         pretrained=weights)
     result = train(splits["train"], splits["val"], out, config=config, resume=resume)
     typer.echo(f"best epoch {result.best_epoch}: validation loss {result.best_val_loss:.4f}; "
                f"model in {out / 'best.safetensors'}")
-
-
-@app.command("eval")
-def eval_command(
-    model: ModelOption,
-    data: DataOption,
-    split: SplitOption = "test",
-    out: Path | None = typer.Option(None, "--out", help="JSON file for the metrics "
-                                    "(default: <run>/eval_<split>.json)."),
-    threshold: ThresholdOption = 0.5,
-) -> None:
-    """Score a trained model: accuracy, precision, recall, F1, APCER, BPCER, ACER, HTER, EER,
-    AUC."""
-    from xfas.data.splits import open_splits
-    from xfas.models import load_model
-    from xfas.training import evaluate
-
-    check_choice("--split", split, ("train", "val", "test"))
-    fas_model = load_model(model)
-    splits = open_splits(data, image_size=fas_model.input_size)
-    report = evaluate(fas_model, splits[split], dev_set=splits["val"], threshold=threshold)
-    target = out or (Path(model) if Path(model).is_dir() else Path(model).parent) \
-        / f"eval_{split}.json"
-    target.write_text(json.dumps(report, indent=1))
-    table = Table("metric", "value", title=f"{fas_model.name} on {data} ({split})")
-    for key, value in report.items():
-        if isinstance(value, float):
-            table.add_row(key, f"{value:.4f}")
-    Console().print(table)
-    typer.echo(f"written {target}")
 
 
 @study_app.command("attention")

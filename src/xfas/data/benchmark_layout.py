@@ -4,8 +4,11 @@
     DIR/masks/<evidence>/<name>.png   8-bit, non-zero = evidence, same size as the image
     DIR/manifest.json                 optional: {"images": {name: {"label", "attack",
                                       "evidence", "split", "face_box"}}}
+    DIR/polygons/<name>.json          optional: the polygons the annotation page drew,
+                                      {"size": [H, W], "polygons": {evidence: [[[x, y], ...]]}}
 
-``xfas synth`` writes it, the benchmark and the evidence-masked datasets read it. The manifest
+``xfas synth`` and ``xfas annotations import`` write it, the annotation page edits it, the
+benchmark and the evidence-masked datasets read it. The manifest
 format (one entry per image) is also what a folder dataset's optional manifest holds.
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -23,11 +27,14 @@ from PIL import Image
 from xfas.data.image_io import write_png
 from xfas.errors import ItemError, XfasError
 
-EVIDENCE_TYPES = ("clutching_hand", "cut_hole", "ipad_border", "photo_edge")
+EVIDENCE_TYPES = ("clutching_hand", "cut_hole", "ipad_border", "photo_edge")  # the papers'
+SURFACE_TYPES = ("print_surface", "screen_surface")  # the attack surface, SynthSpoof's addition
+ALL_EVIDENCE_TYPES = EVIDENCE_TYPES + SURFACE_TYPES
 SPLITS = ("train", "val", "test")
 LABELS = {"live": 0, "spoof": 1}
-IMAGES, MASKS, MANIFEST = "images", "masks", "manifest.json"
+IMAGES, MASKS, MANIFEST, POLYGONS = "images", "masks", "manifest.json", "polygons"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+MANIFEST_CROP = "manifest"  # a dataset's crop: as the manifest's top-level crop_scale says
 
 FaceBox = tuple[float, float, float, float]  # (x, y, w, h) in image pixels
 
@@ -145,8 +152,13 @@ class BenchmarkLayout:
         """Where the ``evidence`` mask of image ``name`` is (whether or not it exists)."""
         return self.masks_dir / evidence / f"{name}.png"
 
+    def polygons_path(self, name: str) -> Path:
+        """Where the annotation page keeps the polygons of image ``name``."""
+        return self.root / POLYGONS / f"{name}.json"
+
     def evidence_types(self) -> tuple[str, ...]:
-        """The paper's four evidence types, then any other ``masks/`` folder, sorted."""
+        """The paper's four evidence types, then the surfaces and any other ``masks/`` folder
+        that exists, sorted."""
         extra = sorted(p.name for p in self.masks_dir.iterdir() if p.is_dir()) \
             if self.masks_dir.is_dir() else []
         return EVIDENCE_TYPES + tuple(e for e in extra if e not in EVIDENCE_TYPES)
@@ -161,6 +173,20 @@ class BenchmarkLayout:
                 raise XfasError(f"{path}: another image has the same name, {files[path.stem]}")
             files[path.stem] = path
         return files
+
+    def crop_scale(self) -> float | None:
+        """The context crop the manifest says its items are cut with around their face boxes
+        (its top-level ``crop_scale``), or None (whole images)."""
+        if not self.manifest_path.is_file():
+            return None
+        data = read_json(self.manifest_path)
+        value = data.get("crop_scale") if isinstance(data, dict) else None
+        if value is None:
+            return None
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            raise XfasError(f"{self.manifest_path}: crop_scale {value!r} is not a positive "
+                            "number")
+        return float(value)
 
     def read_manifest(self) -> dict[str, ManifestEntry]:
         """The manifest's entries, or {} when there is no manifest."""
@@ -180,14 +206,14 @@ class BenchmarkLayout:
     # --- writing ---------------------------------------------------------------------------
     def prepare(self, overwrite: bool) -> None:
         """Make ``root`` ready for a new data set: it must be new or empty, or ``overwrite``
-        replaces the data set in it (its images/, masks/ and manifest.json)."""
+        replaces the data set in it (its images/, masks/, polygons/ and manifest.json)."""
         if self.root.exists() and not self.root.is_dir():
             raise XfasError(f"--out {self.root}: exists and is not a folder")
         if self.root.is_dir() and any(self.root.iterdir()):
             if not overwrite:
                 raise XfasError(f"--out {self.root}: folder exists and is not empty; pass "
                                 "--overwrite to replace the data set in it")
-            for old in (self.images_dir, self.masks_dir):
+            for old in (self.images_dir, self.masks_dir, self.root / POLYGONS):
                 if old.is_dir():
                     shutil.rmtree(old)
             self.manifest_path.unlink(missing_ok=True)
@@ -201,6 +227,68 @@ class BenchmarkLayout:
 
     def write_manifest(self, manifest: Mapping[str, Any]) -> None:
         """Write ``manifest.json`` whole or not at all (written beside it, then renamed)."""
-        partial = self.manifest_path.with_name(MANIFEST + ".partial")
-        partial.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-        partial.replace(self.manifest_path)
+        write_json(self.manifest_path, manifest)
+
+    def copy_image(self, source: Path) -> Path:
+        """Copy an image file into ``images/`` byte for byte (its name is kept); the copy
+        appears whole or not at all."""
+        target = self.images_dir / source.name
+        partial = target.with_name(target.name + ".partial")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, partial)
+            partial.replace(target)
+        except OSError as error:
+            partial.unlink(missing_ok=True)
+            raise XfasError(f"{source}: cannot copy the image to {target} "
+                            f"({error.strerror or error})") from error
+        return target
+
+    def write_mask(self, evidence: str, name: str, mask: np.ndarray) -> Path:
+        """Write one mask (bool) as 0 / 255, whole or not at all."""
+        return write_png(self.mask_path(evidence, name), mask.astype(np.uint8) * 255)
+
+    def remove_mask(self, evidence: str, name: str) -> None:
+        """Delete the ``evidence`` mask of ``name`` if there is one."""
+        self.mask_path(evidence, name).unlink(missing_ok=True)
+
+    def replace_with(self, staged: "BenchmarkLayout") -> None:
+        """Make ``staged`` (a data set written in a folder beside ``root``) the data set of
+        ``root``: a missing or empty ``root`` becomes it by one rename; otherwise its
+        images/, masks/, polygons/ and manifest.json are moved aside, the staged ones moved
+        in, and the old ones deleted. Other files in ``root`` stay."""
+        if not self.root.exists() or (self.root.is_dir() and not any(self.root.iterdir())):
+            if self.root.exists():
+                self.root.rmdir()
+            staged.root.rename(self.root)
+            return
+        parts = (IMAGES, MASKS, POLYGONS, MANIFEST)
+        old = Path(tempfile.mkdtemp(prefix=f".{self.root.name}.", suffix=".old",
+                                    dir=self.root.parent))
+        for part in parts:
+            if (self.root / part).exists():
+                (self.root / part).rename(old / part)
+        for part in parts:
+            if (staged.root / part).exists():
+                (staged.root / part).rename(self.root / part)
+        shutil.rmtree(old)
+        shutil.rmtree(staged.root)
+
+
+def write_json(path: Path, data: Any) -> Path:
+    """Write ``data`` as JSON, whole or not at all."""
+    return write_text(path, json.dumps(data, indent=1) + "\n")
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write a UTF-8 text file whole or not at all (written beside it, then renamed);
+    XfasError naming it when it cannot be written."""
+    partial = path.with_name(path.name + ".partial")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise XfasError(f"{path}: cannot write the file ({error.strerror or error})") from error
+    return path

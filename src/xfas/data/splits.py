@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from torch.utils.data import Dataset, Subset
+from torch.utils.data import ConcatDataset, Dataset, Subset
 
 from xfas.data.datasets import detect_layout, open_dataset, split_indices
+from xfas.errors import XfasError
 
 VAL_FRACTION = 0.1
 
@@ -26,3 +27,22 @@ def open_splits(root: str | Path, image_size: int = 64, seed: int = 0
     return {"train": Subset(train_all, parts["train"].tolist()),
             "val": Subset(train_all, parts["val"].tolist()),
             "test": open_dataset(root, split="test", image_size=image_size)}
+
+
+def evaluation_sets(root: str | Path, split: str, image_size: int = 64
+                    ) -> tuple[Dataset, Dataset | None]:
+    """The images ``xfas eval`` scores and its development set: ``split`` ("train", "val",
+    "test" or "all": every image) and the validation split (None when ``split`` is "val" or
+    "all"; empty when the data have no validation images). XfasError naming the split when it
+    holds no image, with the splits that do."""
+    if split == "all":
+        if detect_layout(root) in ("casia-fasd", "celeba-spoof"):
+            return ConcatDataset([open_dataset(root, split=name, image_size=image_size)
+                                  for name in ("train", "test")]), None
+        return open_dataset(root, split=None, image_size=image_size), None
+    splits = open_splits(root, image_size=image_size)
+    if len(splits[split]) == 0:
+        holding = [name for name, part in splits.items() if len(part)]
+        raise XfasError(f"--split {split}: no images of {root} are in it (images are in "
+                        f"{', '.join(holding) or 'no split'}; --split all scores every image)")
+    return splits[split], (None if split == "val" else splits["val"])

@@ -75,7 +75,13 @@ def default_layer(model: nn.Module) -> str:
 
 
 def resolve_layer(model: nn.Module, layer: str | None) -> tuple[str, nn.Module]:
-    """(name, module) of ``layer`` (None: the default layer); an unknown name lists valid ones."""
+    """(name, module) of ``layer`` (None: the default layer); an unknown name lists valid ones.
+    A model that runs as a black box (an ONNX file run by onnxruntime) has no layers to read:
+    the error says why and which methods work on it."""
+    if getattr(model, "black_box", False):
+        raise XfasError(f"model {getattr(model, 'name', type(model).__name__)!r}: "
+                        f"{model.black_box_reason}; it has no layers to read, so only the "
+                        "black-box methods explain it: rise, lime, shap")
     name = default_layer(model) if layer is None else layer
     modules = dict(model.named_modules())
     if not name or name not in modules:

@@ -6,7 +6,10 @@ An xfas model is a ``torch.nn.Module`` classifier that also knows
 - how an RGB image becomes its input (``preprocess``: crop, resize, channel order, pixel scale),
   resized with the filter it was trained with (``resize_interpolation``);
 - where its input came from in the image (``CropGeometry``), so maps go back onto the image;
-- its default target layer for CAM methods and SPED (``default_layer``, a module name).
+- its default target layer for CAM methods and SPED (``default_layer``, a module name);
+- the threshold of its verdict (``threshold``).
+
+Every one of these can be written down, and set, by a model card (``xfas.models.card``).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from xfas.data.geometry import (Box, CropGeometry, check_rgb_image, context_crop
 
 # The image geometry lives in xfas.data.geometry; these names stay importable from here.
 __all__ = ["Box", "CropGeometry", "FASModel", "check_rgb_image", "context_crop_box",
-           "resize_square"]
+           "reads_dataset_images", "resize_square"]
 
 
 class FASModel(nn.Module):
@@ -39,6 +42,10 @@ class FASModel(nn.Module):
     # cv2 filter of the resize to input_size; None = resize_square's default, the one xfas's
     # datasets train with, so predictions see the pixels training saw
     resize_interpolation: ClassVar[int | None] = None
+    # the verdict: spoof when spoof_probability >= threshold; threshold_data names the data it
+    # was chosen on (None: a fixed default); a model card may set both (xfas.models.card)
+    threshold: float = 0.5
+    threshold_data: str | None = None
 
     def spoof_logit(self, logits: torch.Tensor) -> torch.Tensor:
         """Log-odds of spoof vs live, (N,): what gradient explanations explain."""
@@ -92,3 +99,12 @@ class FASModel(nn.Module):
             digest.update(key.encode())
             digest.update(value.detach().cpu().contiguous().numpy().tobytes())
         return digest.hexdigest()[:16]
+
+
+def reads_dataset_images(model: FASModel) -> bool:
+    """True when the dataset's own float images are the model's inputs (whole-image RGB models
+    in [0, 1] at the input size, such as the seed CNNs and the backbones), so they are read
+    exactly as in training; other models (MiniFASNet, cards that ask for BGR, 0-255 or a face
+    crop) need ``preprocess`` of the original image."""
+    return (model.crop_scale is None and model.channel_order == "RGB"
+            and abs(model.pixel_scale - 1 / 255) < 1e-12 and model.resize_interpolation is None)

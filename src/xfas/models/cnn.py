@@ -47,7 +47,7 @@ where there is one.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 from torch import nn
@@ -77,12 +77,14 @@ def _conv(in_ch: int, out_ch: int, batch_norm: bool, *, kernel: int = 3) -> nn.S
 
 
 class Normalize(nn.Module):
-    """Input normalisation inside the model, so callers feed plain [0, 1] pixels."""
+    """Input normalisation inside the model, so callers feed plain [0, 1] pixels; ``mean`` and
+    ``std`` are one number for every channel or one per channel."""
 
-    def __init__(self, mean: float = 0.5, std: float = 0.25) -> None:
+    def __init__(self, mean: float | Sequence[float] = 0.5,
+                 std: float | Sequence[float] = 0.25) -> None:
         super().__init__()
-        self.register_buffer("mean", torch.full((1, 3, 1, 1), mean))
-        self.register_buffer("std", torch.full((1, 3, 1, 1), std))
+        self.register_buffer("mean", _per_channel(mean))
+        self.register_buffer("std", _per_channel(std))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.mean) / self.std
@@ -125,6 +127,11 @@ class SeedCNN(FASModel):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(self.normalize(x)))
+
+
+def _per_channel(value: float | Sequence[float]) -> torch.Tensor:
+    """A (1, 3, 1, 1) tensor of one number per RGB channel."""
+    return torch.as_tensor(value, dtype=torch.float32).expand(3).reshape(1, 3, 1, 1).clone()
 
 
 ATTENTION: dict[str, Callable[[int], nn.Module]] = {

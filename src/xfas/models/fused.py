@@ -14,9 +14,8 @@ from xfas.data.face import FaceBox, FaceDetector
 from xfas.errors import XfasError
 from xfas.models.base import FASModel
 from xfas.models.minifasnet import load_minifasnet
-from xfas.models.registry import load_model
+from xfas.models.registry import FUSED, load_model
 
-FUSED = "minifasnet"  # MiniFASNetV2 + V1SE, fused as Silent-Face does
 SINGLE = {"minifasnet-v2": "v2", "minifasnet-v1se": "v1se"}
 
 
@@ -76,6 +75,11 @@ class FusedPredictor:
         face_box = self.detector.detect(image_rgb)
         if face_box is None:
             raise XfasError(f"{name}: no face found ({self.detector.backend} detector)")
+        return self.predict_face(image_rgb, face_box)
+
+    @torch.no_grad()
+    def predict_face(self, image_rgb: np.ndarray, face_box: FaceBox) -> Prediction:
+        """The fused verdict on the face at ``face_box`` (x, y, w, h) of an RGB uint8 image."""
         per_model: dict[str, np.ndarray] = {}
         for model in self.models:
             x, _ = model.preprocess(image_rgb, face_box)
@@ -89,29 +93,51 @@ class FusedPredictor:
         fused = np.mean(list(per_model.values()), axis=0)  # (sum of softmax) / n, as Silent-Face
         live = self.models[0].live_index
         label = "live" if int(np.argmax(fused)) == live else "spoof"
-        return Prediction(float(1.0 - fused[live]), label, face_box, fused, per_model)
+        return Prediction(float(1.0 - fused[live]), label, face_box, fused, per_model,
+                          threshold=self.threshold)
+
+    @property
+    def threshold(self) -> float:
+        """The cut on the spoof probability that binary metrics use: the models' own (their
+        cards'), which must agree."""
+        found = {model.threshold for model in self.models}
+        if len(found) != 1:
+            raise XfasError(f"fused predictor: the models' cards give different thresholds "
+                            f"{sorted(found)}")
+        return found.pop()
 
 
 def load_predictor(spec: str, *, weights: str | Path | None = None,
-                   detector: str | Path | None = None, assets: str | Path | None = None
-                   ) -> FusedPredictor:
+                   detector: str | Path | None = None, assets: str | Path | None = None,
+                   card: str | Path | None = None) -> FusedPredictor:
     """The predictor of ``xfas predict --model SPEC``: ``minifasnet`` (V2 and V1SE fused),
-    one MiniFASNet (``weights``: its .pth file instead of the assets'), or a checkpoint / run
-    folder of ``xfas train``; the RetinaFace ``detector`` (.caffemodel) or the assets', else
-    OpenCV's Haar cascade."""
+    one MiniFASNet (``weights``: its .pth file instead of the assets'), a checkpoint / run
+    folder of ``xfas train`` or an ONNX file (``card``: its model card); the RetinaFace
+    ``detector`` (.caffemodel) or the assets', else OpenCV's Haar cascade."""
     if spec == FUSED:
-        if weights is not None:
-            raise XfasError("--weights: names one model; use it with --model minifasnet-v2 or "
+        if weights is not None or card is not None:
+            flag = "--weights" if weights is not None else "--card"
+            raise XfasError(f"{flag}: names one model; use it with --model minifasnet-v2 or "
                             "minifasnet-v1se, not the fused 'minifasnet'")
         models = [load_minifasnet(v, assets=assets) for v in SINGLE.values()]
-    elif spec in SINGLE:
-        models = [load_minifasnet(SINGLE[spec], weights=weights, assets=assets)]
+    elif spec in SINGLE and weights is not None:
+        models = [load_model_with_weights(spec, weights, card=card)]
     elif weights is not None:
         raise XfasError(f"--weights: only for minifasnet-v2 / minifasnet-v1se; {spec!r} is "
                         f"loaded as a checkpoint itself")
     else:
-        models = [load_model(spec, assets=assets)]
+        models = [load_model(spec, assets=assets, card=card)]
     return FusedPredictor(models, FaceDetector.from_assets(assets, caffemodel=detector))
+
+
+def load_model_with_weights(spec: str, weights: str | Path, *, card: str | Path | None = None
+                            ) -> FASModel:
+    """One MiniFASNet (``minifasnet-v2`` / ``minifasnet-v1se``) from its .pth file, under
+    ``card`` when one is given."""
+    from xfas.models.card import apply_card, read_card
+
+    model = load_minifasnet(SINGLE[spec], weights=weights)
+    return apply_card(model, read_card(card), source=f"--card {card}") if card else model
 
 
 def _unique(key: str, taken: dict) -> str:

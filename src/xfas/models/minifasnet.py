@@ -124,6 +124,7 @@ class MiniFASNet(FASModel):
 
     def __init__(self, num_classes: int = 3, dropout: float = 0.2) -> None:
         super().__init__()
+        self.num_classes = num_classes
         w, se = self.widths, self.squeeze_excite
         self.conv1 = ConvBlock(3, 32, kernel=3, stride=2, padding=1)
         self.conv2_dw = ConvBlock(32, 32, kernel=3, padding=1, groups=32)

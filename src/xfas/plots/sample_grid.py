@@ -11,6 +11,7 @@ import numpy as np
 
 from xfas.data.benchmark_layout import EVIDENCE_TYPES
 from xfas.data.synth import ATTACKS, check_size, render_sample
+from xfas.data.synth.generator import Faces, resolve_faces
 from xfas.errors import XfasError
 from xfas.plots.colours import evidence_colour
 from xfas.plots.figures import save_figure
@@ -22,7 +23,8 @@ LABEL_WIDTH, LEGEND_HEIGHT, DPI = 70, 40, 100  # pixels around the grid
 
 
 def sample_grid(seed: int = 0, size: int = 128, per_attack: int = 4,
-                *, panel: Panel = mask_panel) -> tuple[np.ndarray, list[str]]:
+                *, panel: Panel = mask_panel, faces: Faces = None
+                ) -> tuple[np.ndarray, list[str]]:
     """The grid image (rows = attack types, each sample as image | ``panel(image, masks)``,
     by default its masks) and the row names. Samples are the first ``per_attack`` of each
     attack type in the data set of ``seed``."""
@@ -30,7 +32,7 @@ def sample_grid(seed: int = 0, size: int = 128, per_attack: int = 4,
     found: dict[str, list[np.ndarray]] = {attack: [] for attack in ATTACKS}
     index = 0
     while any(len(v) < per_attack for v in found.values()):
-        s = render_sample(index, seed, size)
+        s = render_sample(index, seed, size, faces=faces)
         if len(found[s.attack]) < per_attack:
             found[s.attack].append(np.concatenate([s.image, panel(s.image, s.masks)], 1))
         index += 1
@@ -42,7 +44,8 @@ def sample_grid(seed: int = 0, size: int = 128, per_attack: int = 4,
 
 
 def save_sample_grid(path: str | Path, seed: int = 0, size: int = 128,
-                     *, per_attack: int = 4, panel: Panel = mask_panel) -> Path:
+                     *, per_attack: int = 4, panel: Panel = mask_panel,
+                     faces: Faces = None) -> Path:
     """Write the sample grid (see ``sample_grid``) with row labels and a colour legend as a
     PNG at ``path``."""
     from matplotlib.figure import Figure
@@ -51,7 +54,7 @@ def save_sample_grid(path: str | Path, seed: int = 0, size: int = 128,
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise XfasError(f"{path}: the sample grid is written as .png")
-    grid, names = sample_grid(seed, size, per_attack, panel=panel)
+    grid, names = sample_grid(seed, size, per_attack, panel=panel, faces=resolve_faces(faces))
     height, width = grid.shape[:2]
     total_w, total_h = width + LABEL_WIDTH, height + LEGEND_HEIGHT
     figure = Figure(figsize=(total_w / DPI, total_h / DPI), dpi=DPI)

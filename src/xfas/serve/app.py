@@ -96,7 +96,7 @@ def create_app(config: ServiceConfig, engine: Engine | None = None) -> FastAPI:
                                    swagger_js_url="/swagger/swagger-ui-bundle.js",
                                    swagger_css_url="/swagger/swagger-ui.css",
                                    swagger_favicon_url="/swagger/favicon-32x32.png")
-    _add_error_handlers(app)
+    add_error_handlers(app)
 
     def require_key(request: Request) -> None:
         if not keys.accepts(request.headers):
@@ -166,7 +166,7 @@ def _verdict_fields(verdict: Verdict, config: ServiceConfig) -> dict:
             "per_model": verdict.per_model}
 
 
-def _add_error_handlers(app: FastAPI) -> None:
+def add_error_handlers(app: FastAPI) -> None:
     """User errors -> 4xx {"error": message}; anything else -> 500 (a bug, logged)."""
 
     @app.exception_handler(XfasError)

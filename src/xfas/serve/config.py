@@ -23,7 +23,9 @@ class ServiceConfig:
 
     Args:
         model: "minifasnet" (MiniFASNetV2 + V1SE fused for the verdict, V2 explained),
-            "minifasnet-v2", "minifasnet-v1se", or an xfas checkpoint / run folder.
+            "minifasnet-v2", "minifasnet-v1se", an xfas checkpoint / run folder, or an ONNX
+            file.
+        card: the model card of ``model`` (default: the one beside its file).
         concepts: a SPED concept bank made on the explained model (optional).
         assets: folder with the Silent-Face models/ and detector/ (default: $XFAS_ASSETS).
         threshold: spoof probability at or above which the verdict is "spoof".
@@ -40,6 +42,7 @@ class ServiceConfig:
     """
 
     model: str = "minifasnet"
+    card: Path | None = None
     concepts: Path | None = None
     assets: Path | None = None
     host: str = "127.0.0.1"

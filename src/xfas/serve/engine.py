@@ -78,7 +78,7 @@ class Engine:
     def from_config(cls, config: ServiceConfig) -> "Engine":
         """Load the detector, the models and the concept bank named by ``config``; an
         XfasError names any file that is missing, tampered with or made for another model."""
-        predictor = load_predictor(config.model, assets=config.assets)
+        predictor = load_predictor(config.model, assets=config.assets, card=config.card)
         explain_model = predictor.models[0]
         sped = None
         if config.concepts is not None:

@@ -23,6 +23,7 @@ class TrainConfig:
     ema_decay: float = 0.995
     label_smoothing: float = 0.1
     max_steps_per_epoch: int | None = None
+    pretrained: str | None = None  # ImageNet weights of a backbone (a local file), else random
 
     def learning_rate_at(self, step: int) -> float:
         """Staircase exponential decay: lr * rate ** floor(step / decay_steps)."""

@@ -107,7 +107,7 @@ def train(train_set: Dataset, val_set: Dataset, run_dir: str | Path,
     run.mkdir(parents=True, exist_ok=True)
 
     torch.manual_seed(config.seed)
-    model = build_model(config.model)
+    model = build_model(config.model, pretrained=config.pretrained)
     model.crop_scale = _crop_scale(train_set, val_set)  # before the average copies the model
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     average = WeightAverage(model, config.ema_decay) if config.ema_decay else None

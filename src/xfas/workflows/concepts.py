@@ -17,6 +17,7 @@ from xfas.data.face import FaceDetector
 from xfas.data.geometry import resize_square
 from xfas.errors import XfasError
 from xfas.models import FASModel
+from xfas.models.base import reads_dataset_images
 from xfas.progress import progress_bar
 from xfas.sped import SPED, LabelProposal, crop_grid_figure, propose_names
 from xfas.sped.labeling import MIN_LIFT, MIN_SHARE
@@ -37,13 +38,6 @@ class Selection:
 def grid_path(bank: Path) -> Path:
     """Where the Fig. 4 crop grid of the bank file ``bank`` is written."""
     return bank.with_name(f"{bank.stem}_concepts.png")
-
-
-def reads_dataset_images(model: FASModel) -> bool:
-    """True when the dataset's own float images are the model's inputs (whole-image RGB models
-    in [0, 1], such as the seed CNNs), so they are read exactly as in training."""
-    return (model.crop_scale is None and model.channel_order == "RGB"
-            and abs(model.pixel_scale - 1 / 255) < 1e-12)
 
 
 def _chosen(dataset, data: Path, selection: Selection) -> np.ndarray:

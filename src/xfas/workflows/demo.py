@@ -1,10 +1,12 @@
 """The demo's stages: the whole pipeline on a fresh machine with nothing downloaded.
 
-SynthSpoof data -> train cnn-cbam -> FAS metrics -> SPED concepts (named from the validation
-masks) -> the X-FAS benchmark with every explainer -> the HTML report; and, when the
-Silent-Face assets are found, the real MiniFASNet models' verdicts and explanations on the
-three sample images. Every stage keeps its output under the demo folder and is skipped when
-already done, so an interrupted demo continues where it stopped.
+SynthSpoof data (real people when face photos are found, else drawn ones) -> train cnn-cbam ->
+FAS metrics -> SPED concepts (named from the validation masks) -> the X-FAS benchmark with
+every explainer -> the HTML report; and, when the Silent-Face assets are found, the real
+MiniFASNet models: SPED concepts discovered on SynthSpoof's spoofs and named from its masks,
+then verdicts, heat maps and the concepts in words on the three real sample images. Every
+stage keeps its output under the demo folder and is skipped when already done, so an
+interrupted demo continues where it stopped.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from xfas.models.fused import FusedPredictor
 from xfas.sped import SPED
 from xfas.training import TrainConfig, trained_run_metrics
 from xfas.workflows.concepts import Selection, discover_concepts, propose_names_from_masks
-from xfas.workflows.explain_files import explain_inputs, prepare_inputs, write_outputs
+from xfas.workflows.explain_files import (explain_concepts, explain_inputs, prepare_inputs,
+                                          write_outputs)
 
 SAMPLE_METHODS = ["gradcam", "lime", "shap"]
 Note = Callable[[str], None]  # told what a stage reused or skipped
@@ -49,6 +52,9 @@ class DemoSettings:
     bench_images: int = 16
     seed: int = 0
     assets: Path | None = None
+    faces: Path | None = None  # real face photos; None: drawn people
+    minifasnet_concepts: int = 8
+    minifasnet_images: int = 120  # SynthSpoof spoofs MiniFASNet's concepts are found on
 
 
 @dataclass
@@ -63,14 +69,16 @@ class DemoResult:
     report: Path
     verdicts: list[tuple[str, str, float]]
     seconds: dict[str, float] = field(default_factory=dict)
+    sentences: list[tuple[str, str]] = field(default_factory=list)  # MiniFASNet's, in words
 
 
-def make_data(folder: Path, n: int, seed: int, *, note: Note) -> Path:
-    """SynthSpoof in ``folder`` (reused when its manifest is there)."""
+def make_data(folder: Path, n: int, seed: int, *, faces: Path | None, note: Note) -> Path:
+    """SynthSpoof in ``folder`` (reused when its manifest is there), with the people of
+    ``faces`` (None: drawn)."""
     if BenchmarkLayout(folder).manifest_path.exists():
         note(f"reusing {folder}")
         return folder
-    return generate_synthspoof(folder, n, size=128, seed=seed, overwrite=True)
+    return generate_synthspoof(folder, n, size=128, seed=seed, faces=faces, overwrite=True)
 
 
 def train_model(data: Path, run: Path, epochs: int, *, seed: int) -> dict[str, Any]:
@@ -106,23 +114,48 @@ def benchmark(data: Path, run: Path, bank: Path, *, out: Path, settings: DemoSet
     return run_benchmark(config, out).results, render_report(out)
 
 
-def explain_samples(out: Path, assets: Path | None) -> list[tuple[str, str, float]]:
-    """Verdicts of the fused MiniFASNet models and Grad-CAM / LIME / SHAP figures of V2 on the
-    three sample images; [] with a warning when the assets are not found."""
+def minifasnet_bank(data: Path, bank: Path, settings: DemoSettings, *, note: Note) -> SPED:
+    """SPED concepts of MiniFASNetV2 on SynthSpoof's training spoofs (cut around the face its
+    detector finds), named from the validation masks (reused when ``bank`` exists)."""
+    model = load_model("minifasnet-v2", assets=settings.assets)
+    if bank.exists():
+        note(f"reusing {bank}")
+        return SPED.load(bank, model)
+    sped = discover_concepts(model, data, bank, selection=Selection(
+        split="train", limit=settings.minifasnet_images, seed=settings.seed),
+        assets=settings.assets, n_concepts=settings.minifasnet_concepts, seed=settings.seed)
+    proposal, _ = propose_names_from_masks(
+        sped, data, Selection(split="val", spoof_only=False, limit=settings.minifasnet_images,
+                              seed=settings.seed), assets=settings.assets)
+    sped.set_names(proposal.names(sped.names))
+    sped.save(bank)
+    return sped
+
+
+def explain_samples(out: Path, data: Path, settings: DemoSettings, *, note: Note
+                    ) -> tuple[list[tuple[str, str, float]], list[tuple[str, str]]]:
+    """Verdicts of the fused MiniFASNet models, Grad-CAM / LIME / SHAP figures of V2 and its
+    SPED concepts in words (and Fig. 6) on the three real sample images; nothing, with a
+    warning, when the assets are not found."""
+    assets = settings.assets
     try:
         paths = [find_asset(name, root=assets) for name in SAMPLE_IMAGES]
         predictor = FusedPredictor.from_assets(assets)
         model = load_model("minifasnet-v2", assets=assets)
     except AssetMissingError as missing:
         warnings.warn(f"skipping the real MiniFASNet part: {missing}", stacklevel=2)
-        return []
+        return [], []
     verdicts = []
     for path in paths:
         prediction = predictor.predict(load_image(path), name=path.name)
         verdicts.append((path.name, prediction.label, prediction.spoof_probability))
     inputs = prepare_inputs(paths, model, assets)
     write_outputs(out, model, inputs, results=explain_inputs(model, inputs, SAMPLE_METHODS))
-    return verdicts
+    bank = out / "concepts.safetensors"
+    minifasnet_bank(data, bank, settings, note=note)
+    sentences = [(item.name, sentence) for item, (_, sentence) in zip(
+        inputs, explain_concepts(out, model, inputs, bank=bank))]
+    return verdicts, sentences
 
 
 def run_demo(settings: DemoSettings, on_stage: Note = _quiet, on_note: Note = _quiet
@@ -140,7 +173,7 @@ def run_demo(settings: DemoSettings, on_stage: Note = _quiet, on_note: Note = _q
 
     out = settings.out
     data = stage("SynthSpoof", make_data, out / "synthspoof", settings.images, settings.seed,
-                 note=on_note)
+                 faces=settings.faces, note=on_note)
     run = out / "cnn-cbam"
     metrics = stage("training cnn-cbam", train_model, data, run, settings.epochs,
                     seed=settings.seed)
@@ -149,6 +182,6 @@ def run_demo(settings: DemoSettings, on_stage: Note = _quiet, on_note: Note = _q
                  note=on_note)
     results, report = stage("X-FAS benchmark", benchmark, data, run, bank,
                             out=out / "benchmark", settings=settings)
-    verdicts = stage("MiniFASNet on the sample images", explain_samples, out / "minifasnet",
-                     settings.assets)
-    return DemoResult(metrics, sped, results, report, verdicts, seconds)
+    verdicts, sentences = stage("MiniFASNet: its concepts, and the real sample images",
+                                explain_samples, out / "minifasnet", data, settings, note=on_note)
+    return DemoResult(metrics, sped, results, report, verdicts, seconds, sentences)

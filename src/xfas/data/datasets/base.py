@@ -175,6 +175,11 @@ class FASDataset(Dataset):
         return np.array([s.label for s in self._samples], dtype=np.int64)
 
     @property
+    def paths(self) -> list[str]:
+        """The file of every item, in index order (a video's for its frames)."""
+        return [str(s.path) for s in self._samples]
+
+    @property
     def attacks(self) -> list[str]:
         """The attack name of every item, in index order."""
         return [s.attack for s in self._samples]

@@ -15,10 +15,10 @@ import cv2
 import numpy as np
 import torch
 
-from xfas.data.benchmark_layout import BenchmarkLayout, read_mask
+from xfas.data.benchmark_layout import MANIFEST_CROP, BenchmarkLayout, read_mask
 from xfas.data.datasets.balance import select_split
 from xfas.data.datasets.base import FASDataset, ItemError, Sample, require_folder
-from xfas.data.geometry import Box, resize_square
+from xfas.data.geometry import Box, context_crop_box, resize_square, whole_box
 from xfas.errors import XfasError
 
 
@@ -28,6 +28,7 @@ class BenchmarkSample(Sample):
 
     name: str = ""
     evidence: tuple[str, ...] = ()
+    face_box: tuple[float, float, float, float] | None = None
 
 
 class BenchmarkDataset(FASDataset):
@@ -43,6 +44,10 @@ class BenchmarkDataset(FASDataset):
             every entry has one, else a seeded split stratified by label.
         fractions, seed: of the seeded split.
         image_size, transform: see ``FASDataset``.
+        crop_scale: cut each item around its manifest ``face_box`` with this context crop
+            (``context_crop_box``); None for whole images; by default what the manifest's
+            ``crop_scale`` says (SynthSpoof on real people: the face and its surroundings, as
+            a model that finds the face sees real photos), else whole images.
 
     Example:
         >>> bench = BenchmarkDataset("xfas-bench", split="test")
@@ -52,11 +57,14 @@ class BenchmarkDataset(FASDataset):
 
     def __init__(self, root: str | Path, split: str | None = None, image_size: int | None = 64,
                  *, transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
-                 fractions: Sequence[float] = (0.7, 0.15, 0.15), seed: int = 0) -> None:
+                 fractions: Sequence[float] = (0.7, 0.15, 0.15), seed: int = 0,
+                 crop_scale: float | None | str = MANIFEST_CROP) -> None:
         super().__init__(image_size, transform)
         self.root = Path(root)
         self.split = split
         self.layout = BenchmarkLayout(self.root)
+        self.crop_scale = (self.layout.crop_scale() if crop_scale == MANIFEST_CROP
+                           else crop_scale)  # type: ignore[assignment]
         images = require_folder(self.layout.images_dir, "the benchmark layout's images/")
         self.evidence_types = self.layout.evidence_types()
         files = self.layout.image_files()
@@ -86,7 +94,7 @@ class BenchmarkDataset(FASDataset):
                 raise XfasError(f"{manifest_path}: entry {name!r} lists evidence "
                                 f"{sorted(unknown)} with no masks/ folder")
             sample = BenchmarkSample(files[name], entry.label, entry.attack, name,
-                                     entry.evidence)
+                                     entry.evidence, entry.face_box)
             indexed.append(_Indexed(sample, entry.split))
         return indexed
 
@@ -104,6 +112,12 @@ class BenchmarkDataset(FASDataset):
         return indexed
 
     # --- reading -----------------------------------------------------------------------
+    def _crop_box(self, sample: BenchmarkSample, rgb: np.ndarray) -> Box:  # type: ignore[override]
+        """Around the face with ``crop_scale``, or the whole image (no crop, or no face box)."""
+        if self.crop_scale is None or sample.face_box is None:
+            return whole_box(rgb)
+        return context_crop_box(sample.face_box, rgb.shape[:2], self.crop_scale)
+
     def _read_masks(self, name: str, expected: Sequence[str],
                     size: tuple[int, int] | None = None) -> dict[str, np.ndarray]:
         """Every evidence mask of ``name`` that has a file, as bool (H, W); ``expected``

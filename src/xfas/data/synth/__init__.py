@@ -20,12 +20,15 @@ Example:
     >>> generate_synthspoof("synth", n=2000, seed=0)   # doctest: +SKIP
 """
 
-from xfas.data.synth.evidence import EVIDENCE_TYPES, edge_band, edge_radius
+from xfas.data.benchmark_layout import ALL_EVIDENCE_TYPES, EVIDENCE_TYPES, SURFACE_TYPES
+from xfas.data.synth.evidence import edge_band, edge_radius
 from xfas.data.synth.generator import Sample, build_composition, check_size, render_sample
 from xfas.data.synth.layout import ATTACKS, DEFAULT_MIX, split_of
-from xfas.data.synth.photos import load_face_photos
+from xfas.data.synth.photos import (CREDIT, FacePhoto, find_face_photos, frame_photo,
+                                    load_face_photos)
 from xfas.data.synth.writer import generate_synthspoof
 
-__all__ = ["ATTACKS", "DEFAULT_MIX", "EVIDENCE_TYPES", "Sample", "build_composition",
-           "check_size", "edge_band", "edge_radius", "generate_synthspoof", "load_face_photos",
-           "render_sample", "split_of"]
+__all__ = ["ALL_EVIDENCE_TYPES", "ATTACKS", "CREDIT", "DEFAULT_MIX", "EVIDENCE_TYPES",
+           "FacePhoto", "SURFACE_TYPES", "Sample", "build_composition", "check_size",
+           "edge_band", "edge_radius", "find_face_photos", "frame_photo", "generate_synthspoof",
+           "load_face_photos", "render_sample", "split_of"]

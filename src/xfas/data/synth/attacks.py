@@ -15,68 +15,19 @@ scenes: distractor_hand, held_object). Tests leave layers out by these names.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Sequence
-
 import cv2
 import numpy as np
 
 from xfas.data.synth import draw, media
+from xfas.data.synth.cast import DrawnCast, Head, PhotoCast, Portrait, Scene
 from xfas.data.synth.evidence import edge_band
-from xfas.data.synth.faces import (SKIN_TONES, Face, draw_person, face_box, feature_points,
-                                   sample_face)
 from xfas.data.synth.hands import Hand, draw_arm, draw_fingers, draw_palm, sample_hand
 from xfas.data.synth.layers import Composition, Layer
-from xfas.data.synth.layout import face_slot
-from xfas.data.synth.photos import FACE_CENTRE, FACE_FRACTION, fit_photo
-from xfas.data.synth.scene import draw_room
 
 BEZELS = np.array([[18, 18, 20], [30, 30, 34], [236, 236, 238], [180, 182, 186],
                    [120, 122, 128], [205, 180, 150]], dtype=np.float32)
 BEZEL_P = np.array([0.3, 0.25, 0.15, 0.1, 0.1, 0.1])
-# Chance of a photo-sized rectangle behind a live person, so that long straight edges are no
-# spoof cue on their own (a test checks this with a Hough-line classifier).
-LARGE_OBJECT = 0.4
-# Width of a generated portrait's face as a fraction of min(photo width, 0.75 photo height) (a
-# headshot, as in CASIA-FASD's prints): a portrait photo is then 1.2-1.6 face widths wide (a
-# landscape one up to 2.7), so its edges usually show in the frame.
-HEADSHOT = (0.65, 0.85)
-# Chance that a print has no white margin (most printed photos have one).
-BORDERLESS = 0.15
-
-
-@dataclass(frozen=True)
-class Portrait:
-    """A photo of a person: the image and where its face is, in photo pixels."""
-
-    image: np.ndarray
-    centre: tuple[float, float]
-    width: float
-    eyes: np.ndarray        # (2, 2)
-    mouth: np.ndarray       # (2,)
-    box: tuple[float, float, float, float]
-
-
-def _portrait(rng: np.random.Generator, width: int, height: int,
-              *, photos: Sequence[np.ndarray] | None, frontal: bool) -> Portrait:
-    """The content of a paper or screen: a generated person in a room, or a user photo."""
-    if photos:
-        image = fit_photo(photos[int(rng.integers(len(photos)))], width, height)
-        fw = FACE_FRACTION * width
-        cx, cy = FACE_CENTRE[0] * width, FACE_CENTRE[1] * height
-        eyes = np.array([[cx - 0.2 * fw, cy - 0.04 * fw], [cx + 0.2 * fw, cy - 0.04 * fw]])
-        return Portrait(image, (cx, cy), fw, eyes, np.array([cx, cy + 0.36 * fw]),
-                        (cx - fw / 2, cy - 0.65 * fw, fw, 1.3 * fw))
-    image, _ = draw_room(rng, height, width)
-    fw = rng.uniform(*HEADSHOT) * min(width, 0.75 * height)
-    cx, cy = rng.uniform(0.4, 0.6) * width, rng.uniform(0.38, 0.55) * height
-    face = sample_face(rng, cx, cy, width=fw)
-    if frontal:
-        face = replace(face, yaw=face.yaw * 0.3, roll=face.roll * 0.5)
-    draw_person(image, face)
-    points = feature_points(face)
-    return Portrait(image, (cx, cy), fw, np.stack([points["eye_left"], points["eye_right"]]),
-                    points["mouth"], face_box(face))
+Cast = DrawnCast | PhotoCast
 
 
 def _image_box(placement: media.Placement, box: tuple[float, float, float, float],
@@ -137,40 +88,26 @@ def _hand_layers(size: int, hands: list[Hand]) -> tuple[Layer, Layer, Layer]:
     return layers[0], layers[1], layers[2]
 
 
-def _attacker(rng: np.random.Generator, room: np.ndarray, placement: media.Placement,
-              *, portrait: Portrait, offset: tuple[float, float], scale: float) -> Face:
-    """The attacker's real face behind the medium, eyes aligned with the printed eyes."""
-    eyes = placement.to_image(portrait.eyes + np.asarray(offset))
-    roll = float(np.arctan2(*(eyes[1] - eyes[0])[::-1]))
-    centre = placement.to_image(np.array([portrait.centre]) + np.asarray(offset))[0]
-    face = sample_face(rng, centre[0], centre[1], width=portrait.width * scale * rng.uniform(0.94,
-                                                                                             1.06))
-    face = replace(face, roll=roll, yaw=rng.uniform(-0.08, 0.08), pitch=rng.uniform(-0.04, 0.04))
-    points = feature_points(face)
-    shift = eyes.mean(axis=0) - (points["eye_left"] + points["eye_right"]) / 2
-    face = replace(face, cx=face.cx + shift[0] + rng.normal(0, 0.02 * face.width),
-                   cy=face.cy + shift[1] + rng.normal(0, 0.02 * face.width))
-    draw_person(room, face)
-    return face
-
-
 # ---- the three attacks and live -------------------------------------------------------------
-def _paper(rng: np.random.Generator, size: int, room: np.ndarray, *, slot, photos,
-           cut: bool) -> tuple[list[Layer], tuple[float, float, float, float]]:
-    """Arms, palms, the printed paper (holes cut if ``cut``) and fingers; the attacker is
-    drawn into ``room``. Returns the layers and the printed face's box in the image."""
-    cx, cy, fw = slot
+def _paper(rng: np.random.Generator, size: int, scene: Scene, *, cast: Cast, cut: bool
+           ) -> tuple[list[Layer], Portrait, tuple[float, float, float, float]]:
+    """Arms, palms, the printed paper (holes cut if ``cut``) and fingers, in front of the
+    scene's attacker (drawn into the room by a drawn cast). Returns the layers, the printed
+    portrait and the printed face's box in the image."""
+    room = scene.room
+    cx, cy, fw = scene.slot
     aspect = float(rng.choice([4 / 3, 3 / 2, 1.25, 0.75]))
     pw = int(round(size * rng.uniform(0.8, 1.2)))
     ph = int(round(pw * aspect))
-    portrait = _portrait(rng, pw, ph, photos=photos, frontal=cut)
-    margin = 0 if rng.random() < BORDERLESS else int(round(rng.uniform(0.04, 0.1) * pw))
+    portrait = cast.portrait(rng, pw, ph, scene=scene, frontal=cut)
+    borderless = rng.random() < cast.style.borderless
+    margin = 0 if borderless else int(round(rng.uniform(0.04, 0.1) * pw))
     sw, sh = pw + 2 * margin, ph + 2 * margin
     paper = media.PAPERS[int(rng.integers(len(media.PAPERS)))] * rng.uniform(0.96, 1.02, 3)
     sheet = np.empty((sh, sw, 3), np.float32)
     sheet[:] = paper.astype(np.float32)
-    sheet[margin:margin + ph, margin:margin + pw] = media.print_look(rng, portrait.image,
-                                                                     paper.astype(np.float32))
+    sheet[margin:margin + ph, margin:margin + pw] = media.print_look(
+        rng, portrait.image, paper.astype(np.float32), look=cast.style.look)
     scale = fw / portrait.width
     offset = (float(margin), float(margin))
     anchor = (portrait.centre[0] + margin, portrait.centre[1] + margin)
@@ -183,9 +120,8 @@ def _paper(rng: np.random.Generator, size: int, room: np.ndarray, *, slot, photo
     if rng.random() < 0.3:  # glossy photo paper
         content += media.glare(rng, size)[..., None]
     rgb = np.clip(content, 0, 255).astype(np.uint8)
-    skin = _skin(rng)
-    if rng.random() < 0.75 or cut:
-        skin = _attacker(rng, room, placement, portrait=portrait, offset=offset, scale=scale).skin
+    skin = cast.holder(rng, placement, scene=scene, portrait=portrait, offset=offset,
+                       scale=scale, present=0.75, always=cut)
     _cast_shadow(rng, room, region)
     holes = np.zeros_like(region)
     if cut:
@@ -196,21 +132,24 @@ def _paper(rng: np.random.Generator, size: int, room: np.ndarray, *, slot, photo
         holes = media.sample(sheet_holes, placement, nearest=True).astype(bool) & region
         rim = holes & cv2.dilate((region & ~holes).astype(np.uint8), np.ones((3, 3))).astype(bool)
         room[rim] = (room[rim] * 0.72).astype(np.uint8)
-    hands = _grips(rng, size, placement, palm=fw * rng.uniform(0.5, 0.8), skin=skin)
+    palm = fw * cast.style.palm * rng.uniform(0.5, 0.8)
+    hands = _grips(rng, size, placement, palm=palm, skin=skin)
     arms, palms, fingers = _hand_layers(size, hands)
     band = edge_band(region, size) & ~(arms.cover & ~region)
-    claims = {"photo_edge": band}
+    claims = {"photo_edge": band, "print_surface": region & ~holes}
     if cut:
         claims["cut_hole"] = holes
     layers = [arms, palms, Layer("paper", rgb, region & ~holes, claims), fingers]
-    return layers, _image_box(placement, portrait.box, offset)
+    return layers, portrait, _image_box(placement, portrait.box, offset)
 
 
-def _device(rng: np.random.Generator, size: int, room: np.ndarray, *, slot, photos
-            ) -> tuple[list[Layer], tuple[float, float, float, float]]:
-    """Arms, palms, a phone or tablet (bezel and screen layers) and fingers; the attacker is
-    drawn into ``room``. Returns the layers and the shown face's box in the image."""
-    cx, cy, fw = slot
+def _device(rng: np.random.Generator, size: int, scene: Scene, *, cast: Cast
+            ) -> tuple[list[Layer], Portrait, tuple[float, float, float, float]]:
+    """Arms, palms, a phone or tablet (bezel and screen layers) and fingers, in front of the
+    scene's attacker. Returns the layers, the shown portrait and the shown face's box in the
+    image."""
+    room = scene.room
+    cx, cy, fw = scene.slot
     phone = rng.random() < 0.45
     short = size * rng.uniform(0.7, 1.1)
     long = short * (rng.uniform(1.8, 2.1) if phone else rng.uniform(1.25, 1.45))
@@ -219,7 +158,7 @@ def _device(rng: np.random.Generator, size: int, room: np.ndarray, *, slot, phot
     landscape = rng.random() < (0.15 if phone else 0.35)
     wd, hd, bx, by = (long, short, end, side) if landscape else (short, long, side, end)
     pw, ph = int(round(wd - 2 * bx)), int(round(hd - 2 * by))
-    portrait = _portrait(rng, pw, ph, photos=photos, frontal=False)
+    portrait = cast.portrait(rng, pw, ph, scene=scene, frontal=False)
     scale = fw / portrait.width
     offset = (float(bx), float(by))
     anchor = (portrait.centre[0] + bx, portrait.centre[1] + by)
@@ -230,8 +169,9 @@ def _device(rng: np.random.Generator, size: int, room: np.ndarray, *, slot, phot
     u, v = placement.u, placement.v
     screen = body & (u >= bx) & (u < bx + pw) & (v >= by) & (v < by + ph)
     bezel = body & ~screen
-    shown = media.sample(media.screen_look(rng, portrait.image), placement, offset)
-    shown *= media.pixel_grid(rng, placement)[..., None]
+    shown = media.sample(media.screen_look(rng, portrait.image, cast.style.look), placement,
+                         offset)
+    shown *= media.pixel_grid(rng, placement, cast.style.look)[..., None]
     colour = BEZELS[int(rng.choice(len(BEZELS), p=BEZEL_P))] * rng.uniform(0.92, 1.08)
     frame = colour * (1 + 0.15 * (u / wd - 0.5) + 0.1 * (v / hd - 0.5))[..., None]
     rim_width = 1.0 / scale
@@ -246,18 +186,19 @@ def _device(rng: np.random.Generator, size: int, room: np.ndarray, *, slot, phot
         shine = media.glare(rng, size)[..., None]
         shown += shine
         frame += shine * 0.8
-    skin = _skin(rng)
-    if rng.random() < 0.7:
-        skin = _attacker(rng, room, placement, portrait=portrait, offset=offset, scale=scale).skin
+    skin = cast.holder(rng, placement, scene=scene, portrait=portrait, offset=offset,
+                       scale=scale, present=0.7, always=False)
     _cast_shadow(rng, room, body)
-    hands = _grips(rng, size, placement, palm=fw * rng.uniform(0.5, 0.8), skin=skin)
+    palm = fw * cast.style.palm * rng.uniform(0.5, 0.8)
+    hands = _grips(rng, size, placement, palm=palm, skin=skin)
     arms, palms, fingers = _hand_layers(size, hands)
     layers = [arms, palms,
               Layer("bezel", np.clip(frame, 0, 255).astype(np.uint8), bezel,
                     {"ipad_border": bezel}),
-              Layer("screen", np.clip(shown, 0, 255).astype(np.uint8), screen, emissive=True),
+              Layer("screen", np.clip(shown, 0, 255).astype(np.uint8), screen,
+                    {"screen_surface": screen}, emissive=True),
               fingers]
-    return layers, _image_box(placement, portrait.box, offset)
+    return layers, portrait, _image_box(placement, portrait.box, offset)
 
 
 def _cast_shadow(rng: np.random.Generator, room: np.ndarray, medium: np.ndarray) -> None:
@@ -272,17 +213,9 @@ def _cast_shadow(rng: np.random.Generator, room: np.ndarray, medium: np.ndarray)
     room[:] = (room * (1 - rng.uniform(0.25, 0.5) * soft[..., None])).astype(np.uint8)
 
 
-def _skin(rng: np.random.Generator) -> tuple[float, float, float]:
-    """The skin of a holder whose face is not in view."""
-    t = rng.uniform(0, len(SKIN_TONES) - 1)
-    i = min(int(t), len(SKIN_TONES) - 2)
-    c = SKIN_TONES[i] + (t - i) * (SKIN_TONES[i + 1] - SKIN_TONES[i])
-    return (float(c[0]), float(c[1]), float(c[2]))
-
-
-def _near_face_hand(rng: np.random.Generator, face: Face) -> Hand:
+def _near_face_hand(rng: np.random.Generator, face: Head) -> Hand:
     """A hand resting on a cheek or the chin, or raised beside the head."""
-    fw, fh = face.width, face.width * face.height_ratio
+    fw, fh = face.width, face.height
     side = float(rng.choice([-1.0, 1.0]))
     pose = rng.choice(["cheek", "chin", "wave"])
     up = -np.pi / 2
@@ -295,9 +228,9 @@ def _near_face_hand(rng: np.random.Generator, face: Face) -> Hand:
     return sample_hand(rng, anchor, direction, palm=fw * rng.uniform(0.5, 0.8), skin=face.skin)
 
 
-def _held_object(rng: np.random.Generator, size: int, face: Face) -> Layer | None:
+def _held_object(rng: np.random.Generator, size: int, face: Head) -> Layer | None:
     """A hand holding a card, phone or book somewhere that does not cover the face."""
-    x, y, w, h = face_box(face)
+    x, y, w, h = face.box
     for _ in range(6):
         long, short = rng.uniform(0.25, 0.5) * size, rng.uniform(0.15, 0.3) * size
         ox, oy = rng.uniform(0.0, 1.0) * size, rng.uniform(0.55, 1.05) * size
@@ -333,14 +266,13 @@ def _held_object(rng: np.random.Generator, size: int, face: Face) -> Layer | Non
     return Layer("held_object", canvas, cover.astype(bool))
 
 
-def build_live(rng: np.random.Generator, size: int) -> Composition:
-    """A live scene: room, person, sometimes a hand near the face or a held object."""
-    room, objects = draw_room(rng, size, size, large=LARGE_OBJECT)
-    cx, cy, width = face_slot(rng, size)
-    face = sample_face(rng, cx, cy, width=width)
-    draw_person(room, face)
-    layers = [Layer("room", room, np.ones((size, size), bool))]
-    distractors = list(objects)
+def build_live(rng: np.random.Generator, size: int, *, cast: Cast) -> Composition:
+    """A live scene: a person (drawn in a room, or a real photo framed by the camera),
+    sometimes a hand near the face or a held object."""
+    scene = cast.scene(rng, size, live=True)
+    face = scene.head
+    layers = [Layer("room", scene.room, np.ones((size, size), bool))]
+    distractors = list(scene.objects)
     if rng.random() < 0.35:
         hand = _near_face_hand(rng, face)
         canvas = np.zeros((size, size, 3), np.uint8)
@@ -356,17 +288,20 @@ def build_live(rng: np.random.Generator, size: int) -> Composition:
         if held is not None:
             layers.append(held)
             distractors.append("held_object")
-    return Composition("live", layers, int(rng.integers(2 ** 62)), face_box(face), distractors)
+    people = {} if scene.person is None else {"person": scene.person}
+    return Composition("live", layers, int(rng.integers(2 ** 62)), face.box, distractors,
+                       people, cast.style.profile)
 
 
-def build_spoof(rng: np.random.Generator, size: int, attack: str,
-                *, photos: Sequence[np.ndarray] | None) -> Composition:
+def build_spoof(rng: np.random.Generator, size: int, attack: str, *, cast: Cast) -> Composition:
     """A print, cut or replay scene (see the module docstring)."""
-    room, objects = draw_room(rng, size, size)
-    slot = face_slot(rng, size)
+    scene = cast.scene(rng, size, live=False)
     if attack == "replay":
-        media_layers, box = _device(rng, size, room, slot=slot, photos=photos)
+        media_layers, portrait, box = _device(rng, size, scene, cast=cast)
     else:
-        media_layers, box = _paper(rng, size, room, slot=slot, photos=photos, cut=attack == "cut")
-    layers = [Layer("room", room, np.ones((size, size), bool))] + media_layers
-    return Composition(attack, layers, int(rng.integers(2 ** 62)), box, list(objects))
+        media_layers, portrait, box = _paper(rng, size, scene, cast=cast, cut=attack == "cut")
+    layers = [Layer("room", scene.room, np.ones((size, size), bool))] + media_layers
+    people = {name: person for name, person in (("attacker", scene.person),
+                                                 ("victim", portrait.person)) if person}
+    return Composition(attack, layers, int(rng.integers(2 ** 62)), box, list(scene.objects),
+                       people, cast.style.profile)

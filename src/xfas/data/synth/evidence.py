@@ -17,6 +17,11 @@ in front do not count, and the types never overlap (a pixel belongs to the front
 - ``clutching_hand``: the visible skin pixels (palm, wrist, thumb, fingers) of the hands that
   hold the paper or device. Sleeves and forearms are not evidence.
 
+Beyond the paper's four types, the attack surface:
+
+- ``print_surface``: the visible printed paper (margin included) that no other type claims;
+- ``screen_surface``: the visible display of the device.
+
 Live images have no evidence; their hands and rectangles are distractors.
 """
 
@@ -25,10 +30,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from xfas.data.benchmark_layout import EVIDENCE_TYPES
+from xfas.data.benchmark_layout import ALL_EVIDENCE_TYPES
 
-# When two claims meet at a pixel, the frontmost object wins: hands, then holes, bezel, edge.
-PRIORITY = ("clutching_hand", "cut_hole", "ipad_border", "photo_edge")
+# When two claims meet at a pixel, the frontmost object wins: hands, then holes, bezel, edge,
+# and the surfaces take only what is left.
+PRIORITY = ("clutching_hand", "cut_hole", "ipad_border", "photo_edge", "print_surface",
+            "screen_surface")
 
 
 def edge_radius(size: int) -> int:
@@ -50,8 +57,8 @@ def edge_band(region: np.ndarray, size: int) -> np.ndarray:
 
 
 def exclusive(masks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Masks made disjoint by ``PRIORITY``; empty ones dropped; keys in ``EVIDENCE_TYPES``
-    order."""
+    """Masks made disjoint by ``PRIORITY``; empty ones dropped; keys in
+    ``ALL_EVIDENCE_TYPES`` order."""
     taken = None
     out: dict[str, np.ndarray] = {}
     for name in PRIORITY:
@@ -61,4 +68,4 @@ def exclusive(masks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         taken = m.copy() if taken is None else taken | m
         if m.any():
             out[name] = m
-    return {name: out[name] for name in EVIDENCE_TYPES if name in out}
+    return {name: out[name] for name in ALL_EVIDENCE_TYPES if name in out}

@@ -10,11 +10,12 @@ left out by name, which is how the tests check masks against pixel differences.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
 
-from xfas.data.synth.camera import apply_camera
+from xfas.data.synth.camera import DRAWN, Profile, apply_camera
 from xfas.data.synth.evidence import exclusive
 
 
@@ -59,14 +60,19 @@ class Composition:
     camera_seed: int
     face_box: tuple[float, float, float, float]   # (x, y, w, h) of the visible face oval
     distractors: list[str]
+    people: dict[str, str] = field(default_factory=dict)  # role -> person id (real photos)
+    profile: Profile = DRAWN                                 # the camera that records it
 
     def render(self, omit: frozenset[str] = frozenset(), effects: bool = True
                ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """The image (uint8 RGB) and its visible evidence masks; ``omit`` leaves layers out,
         ``effects=False`` skips the camera (lighting, blur, noise, JPEG)."""
         image, emissive, masks = composite(self.layers, frozenset(omit))
-        return (self.camera(image, emissive) if effects else image), masks
+        return (self.camera(image, emissive)[0] if effects else image), masks
 
-    def camera(self, image: np.ndarray, emissive: np.ndarray) -> np.ndarray:
-        """The composited ``image`` as this scene's camera records it."""
-        return apply_camera(np.random.default_rng(self.camera_seed), image, emissive)
+    def camera(self, image: np.ndarray, emissive: np.ndarray
+               ) -> tuple[np.ndarray, dict[str, Any]]:
+        """The composited ``image`` as this scene's camera records it, and what the camera
+        did (``apply_camera``)."""
+        return apply_camera(np.random.default_rng(self.camera_seed), image, emissive,
+                            profile=self.profile)

@@ -3,7 +3,9 @@
 Image ``index`` of a data set with seed ``seed`` draws everything from
 ``numpy.random.default_rng([seed, index])``, so the images are independent of N and of the
 order they are made in. Its split is a hash, not a draw: u = blake2b("seed:index") read as a
-number in [0, 1); train if u < 0.70, val if u < 0.85, else test.
+number in [0, 1); train if u < 0.70, val if u < 0.85, else test. With real face photos each
+person has a split too, the same hash of "seed:person:<id>", and an image shows only people of
+its split, so nobody's photos fall in two splits.
 """
 
 from __future__ import annotations
@@ -45,11 +47,20 @@ def choose_attack(rng: np.random.Generator, mix: Mapping[str, float]) -> str:
     return ATTACKS[int(rng.choice(len(ATTACKS), p=p / p.sum()))]
 
 
-def split_of(seed: int, index: int) -> str:
-    """The split of image ``index``: a hash of (seed, index), 70 / 15 / 15."""
-    digest = hashlib.blake2b(f"{int(seed)}:{int(index)}".encode(), digest_size=8).digest()
+def _hashed_split(key: str) -> str:
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
     u = int.from_bytes(digest, "big") / 2.0 ** 64
     return next(name for name, bound in SPLITS if u < bound)
+
+
+def split_of(seed: int, index: int) -> str:
+    """The split of image ``index``: a hash of (seed, index), 70 / 15 / 15."""
+    return _hashed_split(f"{int(seed)}:{int(index)}")
+
+
+def person_split(seed: int, person: str) -> str:
+    """The split of a real person: a hash of (seed, person id), 70 / 15 / 15."""
+    return _hashed_split(f"{int(seed)}:person:{person}")
 
 
 def face_slot(rng: np.random.Generator, size: int) -> tuple[float, float, float]:

@@ -18,8 +18,6 @@ import numpy as np
 
 from xfas.data.synth import draw
 
-# How much of a clearly visible pixel grid / moire a replayed screen shows (see pixel_grid).
-GRID_STRENGTH = 0.35
 PAPERS = np.array([[246, 246, 242], [244, 238, 222], [226, 226, 220], [236, 240, 248],
                    [250, 250, 250]], dtype=np.float32)
 
@@ -85,26 +83,49 @@ def sample(image: np.ndarray, placement: Placement, offset: tuple[float, float] 
 
 
 # ---- the looks of print and screen ----------------------------------------------------------
-def print_look(rng: np.random.Generator, photo: np.ndarray, paper: np.ndarray) -> np.ndarray:
-    """A photo as printed on paper of colour ``paper``: slightly lower contrast, ink colour
-    shift, gamma, faint halftone dots and a little blur; ink multiplies the paper white.
+@dataclass(frozen=True)
+class Look:
+    """How strongly prints and screens show what they are.
 
-    The look is kept subtle on purpose: a strong one makes the printed face itself the cue, and
-    models trained on SynthSpoof would then look at the face instead of the evidence."""
-    contrast, gamma = rng.uniform(0.88, 1.0), rng.uniform(0.92, 1.08)
+    ``SUBTLE`` is for drawn people: a strong look would make the printed face itself the cue,
+    and models trained on drawn SynthSpoof would look at the face instead of the evidence.
+    ``RECAPTURED`` is for real people: a photo printed or shown and photographed again loses
+    contrast and sharpness and gains halftone dots or a screen's pixel grid, which is what a
+    real face anti-spoofing model reads (measured in docs/experiments.md)."""
+
+    print_contrast: tuple[float, float]
+    print_blur: tuple[float, float]
+    halftone: tuple[float, float]       # depth of the halftone dots
+    screen_contrast: tuple[float, float]
+    screen_black: tuple[float, float]   # the display's raised black level
+    grid_strength: float                # share of a clearly visible pixel grid and moire
+
+
+SUBTLE = Look(print_contrast=(0.88, 1.0), print_blur=(0.2, 0.5), halftone=(0.01, 0.04),
+              screen_contrast=(1.0, 1.0), screen_black=(0.0, 0.04), grid_strength=0.35)
+RECAPTURED = Look(print_contrast=(0.55, 0.7), print_blur=(0.8, 1.4), halftone=(0.1, 0.2),
+                  screen_contrast=(0.5, 0.7), screen_black=(0.06, 0.14), grid_strength=1.0)
+
+
+def print_look(rng: np.random.Generator, photo: np.ndarray, paper: np.ndarray,
+               *, look: Look = SUBTLE) -> np.ndarray:
+    """A photo as printed on paper of colour ``paper``: lower contrast, ink colour shift,
+    gamma, halftone dots and blur, as strong as ``look`` says; ink multiplies the paper
+    white."""
+    contrast, gamma = rng.uniform(*look.print_contrast), rng.uniform(0.92, 1.08)
     ink = rng.uniform(0.97, 1.03, 3)
     mean = photo.mean() / 255
     levels = np.arange(256) / 255
     x = cv2.LUT(photo, _channel_lut(np.clip((mean + contrast * (levels[:, None] - mean)) * ink,
                                             0, 1) ** gamma * paper / 255))
     x = saturate(x, rng.uniform(0.95, 1.15))
-    x = cv2.GaussianBlur(x, (0, 0), rng.uniform(0.2, 0.5))
+    x = cv2.GaussianBlur(x, (0, 0), rng.uniform(*look.print_blur))
     h, w = x.shape[:2]
     period, angle = rng.uniform(1.4, 3.0), rng.uniform(0, np.pi)
     # cos(a) cos(b) = (cos(a + b) + cos(a - b)) / 2, with a and b along two perpendicular axes
     dots = draw.wave(h, w, angle + np.pi / 4, period=period / np.sqrt(2)) + \
         draw.wave(h, w, angle - np.pi / 4, period=period / np.sqrt(2))
-    dots = 1 - rng.uniform(0.01, 0.04) * (0.5 + 0.25 * dots)
+    dots = 1 - rng.uniform(*look.halftone) * (0.5 + 0.25 * dots)
     return x.astype(np.float32) * 255 * dots[..., None]
 
 
@@ -120,21 +141,23 @@ def _channel_lut(table: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(table.astype(np.float32).reshape(1, 256, 3))
 
 
-def screen_look(rng: np.random.Generator, photo: np.ndarray) -> np.ndarray:
-    """A photo as shown on a display: slight colour cast, raised black level, gamma, slight
-    blur (subtle, for the reason given in ``print_look``)."""
+def screen_look(rng: np.random.Generator, photo: np.ndarray, look: Look = SUBTLE) -> np.ndarray:
+    """A photo as shown on a display: slight colour cast, raised black level, lower contrast,
+    gamma, slight blur, as strong as ``look`` says."""
     cast = rng.uniform(0.97, 1.03, 3)
-    black = rng.uniform(0.0, 0.04)
-    levels = np.arange(256)[:, None] / 255
+    black = rng.uniform(*look.screen_black)
+    contrast = rng.uniform(*look.screen_contrast)
+    levels = 0.5 + contrast * (np.arange(256)[:, None] / 255 - 0.5)
     table = black + (1 - black) * np.clip(levels * cast, 0, 1) ** rng.uniform(0.92, 1.08)
     x = saturate(cv2.LUT(photo, _channel_lut(table * 255)), rng.uniform(0.95, 1.15))
     return cv2.GaussianBlur(x, (0, 0), rng.uniform(0.2, 0.5))
 
 
-def pixel_grid(rng: np.random.Generator, placement: Placement) -> np.ndarray:
+def pixel_grid(rng: np.random.Generator, placement: Placement, look: Look = SUBTLE
+               ) -> np.ndarray:
     """A display's pixel grid seen by the camera: a fine grid in sheet px, sampled per image
     pixel, which aliases into moire; plus a low-frequency moire wave. Returns a gain map whose
-    deviations from its mean are ``GRID_STRENGTH`` of a clearly visible grid's."""
+    deviations from its mean are ``look.grid_strength`` of a clearly visible grid's."""
     pitch = rng.uniform(0.7, 2.2)
     gu = np.cos(placement.u * (2 * np.pi / pitch))
     gv = np.cos(placement.v * (2 * np.pi / pitch))
@@ -143,7 +166,7 @@ def pixel_grid(rng: np.random.Generator, placement: Placement) -> np.ndarray:
     angle, period = rng.uniform(0, np.pi), rng.uniform(3.0, 10.0) * size / 128
     moire = draw.wave(size, size, angle, period=period, phase=rng.uniform(0, 2 * np.pi))
     grid = gain * (1 + rng.uniform(0.0, 0.045) * moire)
-    return (1 + GRID_STRENGTH * (grid - grid.mean())).astype(np.float32)
+    return (1 + look.grid_strength * (grid - grid.mean())).astype(np.float32)
 
 
 def glare(rng: np.random.Generator, size: int) -> np.ndarray:

@@ -16,9 +16,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping
 
-from xfas.data.benchmark_layout import EVIDENCE_TYPES, BenchmarkLayout
+from xfas.data.benchmark_layout import ALL_EVIDENCE_TYPES, BenchmarkLayout
 from xfas.data.synth.generator import Faces, check_size, render_sample, resolve_faces
-from xfas.data.synth.layout import SPLITS, check_mix, split_of
+from xfas.data.synth.layout import SPLITS, check_mix, person_split
+from xfas.data.synth.photos import CREDIT, FACE_CROP
 from xfas.errors import XfasError
 from xfas.progress import progress_bar
 
@@ -36,7 +37,8 @@ def generate_synthspoof(out: str | Path, n: int, size: int = 128, *, seed: int =
         n: number of images (>= 1); image i is the same whatever n is.
         size: image side in pixels (>= 32).
         seed: data set seed (>= 0).
-        faces: optional folder of real face photos to print / replay instead of drawn faces.
+        faces: a folder of real face photos (or ``load_face_photos``'s result): every person
+            is then real, each in one split; None draws the people.
         progress: show a progress bar.
         mix: attack -> weight (default 40 % live, 20 % each of print, cut, replay).
 
@@ -67,16 +69,23 @@ def generate_synthspoof(out: str | Path, n: int, size: int = 128, *, seed: int =
             layout.write_sample(name, sample.image, sample.masks)
             records[name] = {
                 "label": sample.label, "attack": sample.attack,
-                "evidence": list(sample.masks), "split": split_of(seed, index),
+                "evidence": list(sample.masks), "split": sample.split,
                 "face_box": [round(float(v), 1) for v in sample.face_box],
-                "distractors": sample.distractors,
+                "distractors": sample.distractors, "capture": sample.capture,
             }
+            if sample.people:
+                records[name]["people"] = sample.people
             bar.advance(task)
     manifest = {"version": MANIFEST_VERSION, "generator": "synthspoof", "seed": int(seed),
-                "size": size, "mix": weights, "evidence_types": list(EVIDENCE_TYPES),
+                "size": size, "mix": weights, "evidence_types": list(ALL_EVIDENCE_TYPES),
                 "splits": {name: bound for name, bound in SPLITS},
                 "faces": None if faces is None else (str(faces) if isinstance(faces, (str, Path))
                                                      else f"{len(photos)} photos"),
                 "images": records}
+    if photos is not None:
+        manifest["people"] = {p.person: person_split(seed, p.person)
+                              for p in sorted(photos, key=lambda p: p.person)}
+        manifest["credit"] = CREDIT
+        manifest["crop_scale"] = FACE_CROP
     layout.write_manifest(manifest)
     return out

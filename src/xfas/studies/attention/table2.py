@@ -40,18 +40,32 @@ def run_attention_study(splits: dict[str, Dataset], out: str | Path, seeds: tupl
                         progress: bool = True) -> dict[str, Any]:
     """Train and evaluate every model for every seed under ``out/<model>/seed<k>`` (finished
     runs are reused, interrupted ones resumed) and write ``table2.md`` and ``table2.json``."""
+    return run_seeded_table(splits, out, seeds, configs={name: config for name in models},
+                            stem="table2", progress=progress)
+
+
+def run_seeded_table(splits: dict[str, Dataset], out: str | Path, seeds: tuple[int, ...],
+                     *, configs: dict[str, TrainConfig], stem: str,
+                     progress: bool = True) -> dict[str, Any]:
+    """Train and evaluate each model (``configs``: model -> its training configuration; the
+    first is the baseline) for every seed under ``out/<model>/seed<k>`` (finished runs are
+    reused, interrupted ones resumed) and write ``<stem>.md`` and ``<stem>.json``: mean,
+    spread and paired t-test against the baseline of each metric over the seeds."""
     out = Path(out)
-    per_seed: dict[str, list[dict[str, float]]] = {name: [] for name in models}
+    per_seed: dict[str, list[dict[str, float]]] = {name: [] for name in configs}
     for seed in seeds:
-        for name in models:
+        for name, config in configs.items():
             report = trained_run_metrics(splits, out / name / f"seed{seed}",
                                          replace(config, model=name, seed=seed), progress=progress)
             per_seed[name].append(headline(report))
-    summary = summarise(per_seed, baseline=models[0])
+    summary = summarise(per_seed, baseline=next(iter(configs)))
     summary["seeds"] = list(seeds)
-    summary["config"] = {k: v for k, v in vars(config).items() if k not in ("model", "seed")}
-    (out / "table2.json").write_text(json.dumps(summary, indent=1))
-    (out / "table2.md").write_text(table_markdown(summary))
+    first = next(iter(configs.values()))
+    summary["config"] = {k: v for k, v in vars(first).items()
+                         if k not in ("model", "seed", "pretrained")}
+    summary["pretrained"] = {name: config.pretrained for name, config in configs.items()}
+    (out / f"{stem}.json").write_text(json.dumps(summary, indent=1))
+    (out / f"{stem}.md").write_text(table_markdown(summary))
     return summary
 
 
