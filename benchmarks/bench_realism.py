@@ -38,6 +38,7 @@ CHANGES: dict[str, Style] = {
     "the drawn people's subtle print and screen look":
         dataclasses.replace(PHOTO_STYLE, look=SUBTLE),
     "hands of the drawn people's size": dataclasses.replace(PHOTO_STYLE, palm=1.0),
+    "people left in the studio (no backdrop)": dataclasses.replace(PHOTO_STYLE, backdrop=0.0),
 }
 
 
@@ -133,7 +134,8 @@ def main() -> None:
     if args.changes:
         lines += ["", "## Rendering choices, each changed alone", "",
                   f"The first {args.changes} images of the same seed, with the default choices "
-                  "(first row) and with one choice replaced by the drawn people's.", "", *HEADER,
+                  "(first row) and with one choice replaced (by the drawn people's, or none).",
+                  "", *HEADER,
                   _row("defaults", summary(records[:args.changes]))]
         for name, style in CHANGES.items():
             changed = score(photos, predictor, n=args.changes, seed=args.seed, size=args.size,

@@ -67,7 +67,7 @@ def test_pixel_kappa_matches_scikit_learn() -> None:
 def test_two_annotators_compared_per_type(tmp_path) -> None:
     a1, b1 = box((0, 4), (0, 5)), box((2, 6), (0, 5))
     a2, b2 = box((10, 15), (10, 15)), box((10, 15), (10, 14))
-    hand_a, hand_b = box((5, 8), (5, 8)), box((5, 8), (5, 8))
+    hand_a = box((5, 8), (5, 8))
     data_set(tmp_path / "A", {"x1": {"photo_edge": a1, "clutching_hand": hand_a},
                               "x2": {"photo_edge": a2}, "only_a": {}})
     data_set(tmp_path / "B", {"x1": {"photo_edge": b1}, "x2": {"photo_edge": b2},

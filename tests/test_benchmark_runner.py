@@ -23,6 +23,7 @@ from xfas.benchmark import (BenchmarkConfig, RunStore, render_report, resolve_me
 from xfas.benchmark.metrics import iou
 from xfas.benchmark.runner import assign_concepts
 from xfas.benchmark.scan import carve, scan_benchmark
+from xfas.benchmark.tables import averaged_types
 from xfas.data.synth import generate_synthspoof
 from xfas.errors import XfasError
 from xfas.explain import available_explainers, create_explainer
@@ -360,3 +361,10 @@ def test_crop_model_maps_are_zero_outside_the_face_crop(tmp_path) -> None:
     outside = np.ones(saliency.shape, bool)
     outside[y0:y1, x0:x1] = False  # the thumbnail is the image's size (96 <= 128)
     assert saliency[outside].max() == 0 and saliency[~outside].max() > 0
+
+
+def test_the_mean_columns_average_the_papers_four_types_only() -> None:
+    # the attack surfaces are reported beside the papers' types, not averaged in with them
+    types = ["clutching_hand", "photo_edge", "print_surface", "screen_surface"]
+    assert averaged_types(types) == ["clutching_hand", "photo_edge"]
+    assert averaged_types(["print_surface", "tape"]) == ["print_surface", "tape"]

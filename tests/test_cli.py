@@ -5,16 +5,20 @@ a start that imports no torch."""
 from __future__ import annotations
 
 import inspect
+import shutil
 import subprocess
 import sys
 from dataclasses import fields
 
 import pytest
 import typer.main
+from PIL import Image
 
 from xfas import __version__
 from xfas.cli import app, main
 from xfas.training import TrainConfig
+
+from helpers.assets import faces
 
 SHOWN = {"models", "train", "eval", "predict", "explain", "serve", "demo", "study", "concepts",
          "synth", "benchmark", "annotations", "annotate", "export", "check-model"}
@@ -115,3 +119,17 @@ def test_starting_the_command_line_imports_no_torch() -> None:
                            "print('torch' in sys.modules)"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and done.stdout.strip() == "False"
+
+
+def test_a_warning_prints_as_one_line_without_source_code(tmp_path) -> None:
+    # a face-photo folder in which one image shows no face: generation warns and goes on
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copyfile(sorted(faces().rglob("*.jpg"))[0], photos / "001_03.jpg")
+    Image.new("RGB", (64, 64), (128, 128, 128)).save(photos / "002_03.png")
+    done = run("synth", "generate", "--out", str(tmp_path / "data"), "--n", "2",
+               "--faces", str(photos), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if "002_03.png" in line]
+    assert len(lines) == 1 and lines[0].startswith("warning: "), done.stderr
+    assert "UserWarning" not in done.stderr and "warnings.warn" not in done.stderr

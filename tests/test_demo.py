@@ -11,10 +11,13 @@ import pytest
 import torch
 
 from xfas.cli import main
+from xfas.data.benchmark_layout import ALL_EVIDENCE_TYPES
 from xfas.data.splits import open_splits
 from xfas.models import load_model
+from xfas.sped import SPED
 from xfas.training import evaluate
 
+from helpers.assets import ASSETS
 from helpers.tolerance import assert_close
 
 TINY = ["--images", "100", "--epochs", "1", "--concepts", "2", "--sped-images", "8",
@@ -44,7 +47,16 @@ def test_demo_writes_data_model_concepts_benchmark_and_report(tmp_path, capsys) 
     results = json.loads((out / "benchmark" / "results.json").read_text())
     assert {"gradcam", "rise", "lime", "shap", "sped", "sped-matched"} <= set(results["table"])
     report = out / "benchmark" / "report.html"
-    assert report.exists() and str(report.resolve()) in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert report.exists() and str(report.resolve()) in printed
+    if ASSETS.is_dir():
+        # MiniFASNetV2's bank, found on SynthSpoof's spoofs; each concept named after the
+        # evidence it overlaps or left with its default name
+        bank = SPED.load(out / "minifasnet" / "concepts.safetensors",
+                         load_model("minifasnet-v2", assets=ASSETS))
+        evidence = {e.replace("_", " ") for e in ALL_EVIDENCE_TYPES}
+        assert all(name in evidence or name == f"concept {k + 1}"
+                   for k, name in enumerate(bank.names)), bank.names
     # a second run finds every stage done and recomputes nothing
     assert main(["demo", "--out", str(out), *TINY]) == 0
     assert "reusing" in capsys.readouterr().out

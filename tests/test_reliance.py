@@ -57,12 +57,14 @@ def _scene(rng: np.random.Generator, textured: tuple[slice, slice]) -> np.ndarra
 
 
 def _write(root: Path, textured: tuple[slice, slice], n: int = 5,
-           face_box: bool = True) -> TextureModel:
-    """A benchmark folder of ``n`` spoofs (photo_edge mask = EVIDENCE) and one live image;
-    returns a TextureModel whose midpoint lies halfway between a spoof and its smooth twin."""
+           face_box: bool = True, *, surface: bool = False) -> TextureModel:
+    """A benchmark folder of ``n`` spoofs (photo_edge mask = EVIDENCE; with ``surface`` also a
+    print_surface mask over the whole image, face included) and one live image; returns a
+    TextureModel whose midpoint lies halfway between a spoof and its smooth twin."""
     rng = np.random.default_rng(0)
     (root / "images").mkdir(parents=True)
     (root / "masks" / "photo_edge").mkdir(parents=True)
+    (root / "masks" / "print_surface").mkdir(parents=True)
     mask = np.zeros((SIZE, SIZE), np.uint8)
     mask[EVIDENCE] = 255
     entries = {}
@@ -71,12 +73,16 @@ def _write(root: Path, textured: tuple[slice, slice], n: int = 5,
         spoof = i < n
         Image.fromarray(_scene(rng, textured if spoof else (slice(0, 0), slice(0, 0)))).save(
             root / "images" / f"{name}.png")
+        evidence = ["photo_edge", "print_surface"] if surface else ["photo_edge"]
         entry = {"label": "spoof" if spoof else "live", "attack": "print" if spoof else "live",
-                 "evidence": ["photo_edge"] if spoof else [], "split": "test"}
+                 "evidence": evidence if spoof else [], "split": "test"}
         if face_box:
             entry["face_box"] = list(FACE_BOX)
         if spoof:
             Image.fromarray(mask).save(root / "masks" / "photo_edge" / f"{name}.png")
+        if spoof and surface:
+            Image.fromarray(np.full((SIZE, SIZE), 255, np.uint8)).save(
+                root / "masks" / "print_surface" / f"{name}.png")
         entries[name] = entry
     (root / "manifest.json").write_text(json.dumps({"images": entries}))
     pair = np.stack([_scene(rng, textured), _scene(rng, (slice(0, 0), slice(0, 0)))])
@@ -106,6 +112,16 @@ def test_a_model_reading_the_face_loses_its_verdict_only_when_the_face_is_blurre
     effects = _effects(evidence_reliance(model, tmp_path, progress=False))
     assert effects["face"].flipped == 1.0
     assert effects["evidence"].flipped == 0.0 and effects["evidence"].spoof_probability > 0.95
+
+
+def test_the_attack_surface_is_not_blurred_as_evidence(tmp_path: Path) -> None:
+    # the print surface covers the face: counted as evidence, blurring it would flip a model
+    # that reads only the face
+    x, y, w, h = FACE_BOX
+    model = _write(tmp_path, (slice(y + 2, y + h - 2), slice(x + 2, x + w - 2)), surface=True)
+    effects = _effects(evidence_reliance(model, tmp_path, progress=False))
+    assert effects["evidence"].flipped == 0.0 and effects["face"].flipped == 1.0
+    assert effects["evidence"].area < 0.5  # the dilated band, not the whole sheet
 
 
 def test_regions_dilate_the_evidence_and_keep_it_out_of_the_face() -> None:

@@ -22,10 +22,10 @@ from xfas.models import build_model, save_model
 from xfas.plots import EVIDENCE_COLOURS, evidence_overlay, overlay, save_sample_grid
 from xfas.workflows.sample_grids import heat_map_panel
 
-from helpers.synth import colour_features, cross_validated, edge_features
+from helpers.synth import (HANDS, assert_masks_are_pixel_differences, colour_features,
+                           cross_validated, disc, edge_features, pixel_difference)
 from helpers.tolerance import assert_close
 
-HANDS = frozenset({"palms", "fingers"})
 SIZE = 128
 
 
@@ -39,14 +39,6 @@ def _files(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
             if p.is_file()}
 
-
-def _diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (a != b).any(axis=-1)
-
-
-def _disc(r: int) -> np.ndarray:
-    offsets = np.arange(-r, r + 1)
-    return np.hypot(offsets[:, None], offsets[None, :]) <= r
 
 
 # ---- determinism and layout -----------------------------------------------------------------
@@ -102,47 +94,10 @@ def test_masks_equal_pixel_differences_when_the_evidence_is_left_out():
     """Each mask is checked against an independent truth: the pixels that change when the
     object is removed from the scene (camera effects off), not the generator's geometry."""
     checked = {name: 0 for name in ALL_EVIDENCE_TYPES}
-    r = edge_radius(SIZE)
     for index in range(60):
         scene = build_composition(index, seed=2, size=SIZE)
-        full, masks = scene.render(effects=False)
-        if scene.attack == "live":
-            assert masks == {}
-            continue
-        if "clutching_hand" in masks:
-            no_hands, _ = scene.render(omit=HANDS, effects=False)
-            assert np.array_equal(_diff(full, no_hands), masks["clutching_hand"])
-            checked["clutching_hand"] += 1
-        base = HANDS | {"arms"}
-        with_medium, bare = scene.render(omit=base, effects=False)
-        if scene.attack == "replay":
-            without, _ = scene.render(omit=base | {"bezel"}, effects=False)
-            truth = _diff(with_medium, without)
-            assert np.array_equal(truth, bare.get("ipad_border", np.zeros_like(truth)))
-            checked["ipad_border"] += truth.any()
-            no_screen, _ = scene.render(omit=base | {"screen"}, effects=False)
-            alone, _ = scene.render(omit=base | {"room", "bezel"}, effects=False)
-            screen = _diff(with_medium, no_screen) | alone.any(axis=-1)
-            assert np.array_equal(screen, bare.get("screen_surface", np.zeros_like(screen)))
-            checked["screen_surface"] += screen.any()
-            continue
-        without, _ = scene.render(omit=base | {"paper"}, effects=False)
-        alone, _ = scene.render(omit=base | {"room"}, effects=False)
-        # a paper pixel either differs from the room behind it or, drawn on black, is not
-        # black (a dark print over a shadow can match the room exactly)
-        paper_seen = _diff(with_medium, without) | alone.any(axis=-1)
-        outline = ndimage.binary_fill_holes(paper_seen)
-        band = ndimage.binary_dilation(outline, _disc(r)) & \
-            ~ndimage.binary_erosion(outline, _disc(r), border_value=1)
-        assert np.array_equal(band, bare.get("photo_edge", np.zeros_like(band)))
-        checked["photo_edge"] += band.any()
-        surface = paper_seen & ~band  # the print the edge band leaves
-        assert np.array_equal(surface, bare.get("print_surface", np.zeros_like(surface)))
-        checked["print_surface"] += surface.any()
-        if scene.attack == "cut":
-            holes = outline & ~paper_seen   # inside the outline but showing what is behind
-            assert np.array_equal(holes, bare.get("cut_hole", np.zeros_like(holes)))
-            checked["cut_hole"] += holes.any()
+        for evidence in assert_masks_are_pixel_differences(scene, edge_radius(SIZE)):
+            checked[evidence] += 1
     assert all(count >= 3 for count in checked.values()), checked
 
 
@@ -201,7 +156,7 @@ def test_live_images_carry_visible_distractors(samples):
         if scene.attack == "live" and "hand" in scene.distractors:
             full, _ = scene.render(effects=False)
             gone, _ = scene.render(omit={"distractor_hand"}, effects=False)
-            assert _diff(full, gone).sum() > 20  # the hand is really in the picture
+            assert pixel_difference(full, gone).sum() > 20  # the hand is in the picture
             shown += 1
     assert shown >= 3
 
@@ -233,8 +188,8 @@ def test_held_media_cast_a_shadow_just_past_their_outline():
         base = HANDS | {"arms"}
         full, _ = scene.render(omit=base, effects=False)
         without, _ = scene.render(omit=base | medium, effects=False)
-        seen = ndimage.binary_fill_holes(_diff(full, without))
-        ring = lambda r: ndimage.binary_dilation(seen, _disc(r))  # noqa: E731
+        seen = ndimage.binary_fill_holes(pixel_difference(full, without))
+        ring = lambda r: ndimage.binary_dilation(seen, disc(r))  # noqa: E731
         luma, inner, outer = _luma(without), ring(2) & ~seen, ring(7) & ~ring(4)
         if inner.any() and outer.any():
             near.append(luma[inner].mean())
@@ -355,7 +310,8 @@ def test_explained_grid_shows_the_models_maps(tmp_path) -> None:
     assert np.abs(difference).max() <= 1
     save_model(model, tmp_path / "cnn.safetensors")
     code = main(["synth-grid", "--out", str(tmp_path / "grid.png"), "--size", "64",
-                 "--per-attack", "1", "--model", str(tmp_path / "cnn.safetensors")])
+                 "--per-attack", "1", "--model", str(tmp_path / "cnn.safetensors"),
+                 "--drawn"])  # drawn people, as save_sample_grid draws below
     assert code == 0
     plain = save_sample_grid(tmp_path / "plain.png", seed=0, size=64, per_attack=1)
     with Image.open(tmp_path / "grid.png") as explained, Image.open(plain) as masks:

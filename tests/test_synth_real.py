@@ -5,26 +5,34 @@ naming the folder, without them."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
-from scipy import ndimage
 
 from xfas.cli.app import main
 from xfas.data.synth import (ALL_EVIDENCE_TYPES, EVIDENCE_TYPES, build_composition,
                              edge_radius, find_face_photos, generate_synthspoof,
                              load_face_photos, render_sample)
+from xfas.data.synth.cast import PHOTO_STYLE
+from xfas.data.synth.photos import person_matte, photo_credit
 from xfas.errors import XfasError
+from xfas.workflows.concepts import data_credit
 
 from helpers.assets import faces
-from helpers.synth import colour_features, cross_validated, edge_features, face_region
+from helpers.synth import (assert_masks_are_pixel_differences, colour_features,
+                           cross_validated, edge_features, face_region)
 
 SIZE = 128
-HANDS = frozenset({"palms", "fingers"})
+# Every real person cut from the studio and set in front of a new background (the default), and
+# every person left in the studio.
+MOVED = dataclasses.replace(PHOTO_STYLE, backdrop=1.0)
+STUDIO = dataclasses.replace(PHOTO_STYLE, backdrop=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -38,14 +46,6 @@ def samples(photos):
     """The first 240 real-people samples of seed 0."""
     return [render_sample(i, seed=0, size=SIZE, faces=photos) for i in range(240)]
 
-
-def _diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (a != b).any(axis=-1)
-
-
-def _disc(r: int) -> np.ndarray:
-    offsets = np.arange(-r, r + 1)
-    return np.hypot(offsets[:, None], offsets[None, :]) <= r
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -100,14 +100,115 @@ def test_the_face_folder_is_found_or_named(tmp_path, monkeypatch):
         find_face_photos()
 
 
+def test_drawn_people_and_folders_without_a_manifest_carry_no_credit(tmp_path) -> None:
+    drawn = generate_synthspoof(tmp_path / "drawn", 2, seed=0, progress=False)
+    assert "credit" not in json.loads((drawn / "manifest.json").read_text())
+    assert data_credit(drawn) is None and data_credit(tmp_path) is None
+
+
+def test_the_credit_line_comes_from_the_photos_folder(tmp_path) -> None:
+    assert "DeBruine & Jones" in photo_credit(faces())  # the London set's README names it
+    own = tmp_path / "mine"
+    own.mkdir()
+    assert "mine" in photo_credit(own)
+    (own / "CREDIT.txt").write_text("Photos: A. Person, CC BY 4.0\n")
+    assert photo_credit(own) == "Photos: A. Person, CC BY 4.0"
+
+
+def _planted_person() -> tuple[np.ndarray, np.ndarray]:
+    """A 384 x 512 picture of a plain light wall (a vertical gradient and noise) with a person
+    planted in it (a skin-coloured head and neck, a white shirt to the bottom corners), and the
+    person's true mask."""
+    height, width = 512, 384
+    rng = np.random.default_rng(0)
+    rows = np.linspace(0, 1, height)[:, None, None]
+    image = 195 + 20 * rows + rng.normal(0, 2, (height, width, 3))
+    truth = np.zeros((height, width), np.uint8)
+    cv2.ellipse(truth, (192, 215), (80, 105), 0, 0, 360, 1, -1)
+    cv2.rectangle(truth, (160, 300), (224, 420), 1, -1)
+    shoulders = np.array([[100, 380], [284, 380], [384, 450], [384, 512], [0, 512], [0, 450]])
+    cv2.fillPoly(truth, [shoulders.astype(np.int32)], 1)
+    person = truth.astype(bool)
+    image[person] = (190, 140, 115)
+    image[person & (np.arange(height)[:, None] > 395)] = (245, 245, 245)
+    return np.clip(image, 0, 255).astype(np.uint8), person
+
+
+def test_the_matte_separates_a_planted_person_from_a_plain_wall():
+    image, person = _planted_person()
+    alpha = person_matte(image, (122.0, 140.0, 140.0, 150.0))  # a face detector's box
+    assert alpha.shape == person.shape and alpha.dtype == np.float32
+    ring = np.ones((13, 13), np.uint8)
+    inside = cv2.erode(person.astype(np.uint8), ring).astype(bool)
+    outside = ~cv2.dilate(person.astype(np.uint8), ring).astype(bool)
+    assert alpha[inside].min() > 0.95 and alpha[outside].max() < 0.05
+    found = alpha > 0.5
+    assert (found & person).sum() / (found | person).sum() > 0.95
+    cv2.setRNGSeed(12345)  # OpenCV's generator in another state: the same matte
+    assert np.array_equal(person_matte(image, (122.0, 140.0, 140.0, 150.0)), alpha)
+
+
+def test_the_real_photos_mattes_keep_the_face_and_drop_the_wall(photos):
+    for photo in photos[:6]:
+        alpha = photo.matte
+        x, y, w, h = (int(v) for v in photo.box)
+        assert alpha[y + h // 4:y + 3 * h // 4, x + w // 4:x + 3 * w // 4].min() > 0.99
+        assert alpha[:8].max() < 0.01  # the wall above the head
+        assert 0.2 < alpha.mean() < 0.8
+
+
+@pytest.mark.slow
+def test_backdrops_are_as_frequent_behind_live_people_as_behind_attackers(photos):
+    share = 0.5
+    style = dataclasses.replace(PHOTO_STYLE, backdrop=share)
+    samples = [render_sample(i, seed=1, size=64, faces=photos, style=style) for i in range(200)]
+    moved = {label: [("backdrop" in s.distractors) for s in samples if s.label == label]
+             for label in ("live", "spoof")}
+    rates = {label: np.mean(flags) for label, flags in moved.items()}
+    assert all(abs(rate - share) < 0.15 for rate in rates.values()), rates
+    studio = dataclasses.replace(PHOTO_STYLE, backdrop=0.0)
+    assert "backdrop" not in render_sample(0, seed=1, size=64, faces=photos,
+                                           style=studio).distractors
+    assert all("backdrop" in render_sample(i, seed=1, size=64, faces=photos).distractors
+               for i in range(10))  # the default moves every person
+
+
+def test_a_moved_person_keeps_their_face_and_loses_the_studio_wall(photos):
+    """Live scenes (camera off) with every person moved: the face is the photo's face, the
+    top corners (the studio wall in a framed photo) are a new background."""
+    walls = []
+    for index in range(40):
+        scene = build_composition(index, seed=5, size=SIZE, faces=photos, style=MOVED)
+        if scene.attack != "live":
+            continue
+        assert "backdrop" in scene.distractors
+        image, _ = scene.render(effects=False)
+        x, y, w, h = (int(round(v)) for v in scene.face_box)
+        face = image[y + h // 3:y + 2 * h // 3, x + w // 3:x + 2 * w // 3].reshape(-1, 3)
+        assert 60 < face.mean() < 240  # skin, not a wall colour painted over it
+        walls.append(image[:6, :6].reshape(-1, 3).mean(axis=0))
+    assert len(walls) >= 8
+    # the London wall is one light grey; the backdrops are of many colours and brightnesses
+    assert np.ptp(np.array(walls), axis=0).max() > 80
+
+
+def test_moved_people_give_the_same_bytes_for_the_same_seed(photos):
+    a = [render_sample(i, seed=6, size=64, faces=photos, style=MOVED) for i in range(6)]
+    b = [render_sample(i, seed=6, size=64, faces=photos, style=MOVED) for i in range(6)]
+    for x, y in zip(a, b):
+        assert np.array_equal(x.image, y.image) and x.masks.keys() == y.masks.keys()
+        assert all(np.array_equal(x.masks[k], y.masks[k]) for k in x.masks)
+
+
 # ---- the data set ----------------------------------------------------------------------------
 def test_nobody_is_in_two_splits_and_every_image_shows_its_splits_people(tmp_path, photos):
-    out = generate_synthspoof(tmp_path / "ds", 80, seed=3, faces=photos, progress=False)
+    out = generate_synthspoof(tmp_path / "ds", 80, seed=3, faces=faces(), progress=False)
     manifest = json.loads((out / "manifest.json").read_text())
     people = manifest["people"]
     assert set(people) == {p.person for p in photos}
     assert {split for split in people.values()} == {"train", "val", "test"}
     assert "London Set" in manifest["credit"]
+    assert data_credit(out) == manifest["credit"]  # what the concept figures carry
     for name, entry in manifest["images"].items():
         shown = set(entry["people"].values())
         assert shown and all(people[person] == entry["split"] for person in shown), name
@@ -127,49 +228,16 @@ def test_attackers_hold_other_peoples_photos_and_sometimes_their_own(samples):
     assert 0.05 * len(spoofs) < own < 0.4 * len(spoofs)
 
 
-def test_masks_equal_pixel_differences_when_the_evidence_is_left_out(photos):
+@pytest.mark.parametrize("style", [None, STUDIO], ids=["default", "studio"])
+def test_masks_equal_pixel_differences_when_the_evidence_is_left_out(photos, style):
     """As for drawn people: each mask is the set of pixels that change when its object leaves
-    the scene (camera off), an independent truth."""
+    the scene (camera off), an independent truth; with people in front of backdrops (the
+    default) and left in the studio."""
     checked = {name: 0 for name in ALL_EVIDENCE_TYPES}
-    r = edge_radius(SIZE)
     for index in range(60):
-        scene = build_composition(index, seed=2, size=SIZE, faces=photos)
-        full, masks = scene.render(effects=False)
-        if scene.attack == "live":
-            assert masks == {}
-            continue
-        if "clutching_hand" in masks:
-            no_hands, _ = scene.render(omit=HANDS, effects=False)
-            assert np.array_equal(_diff(full, no_hands), masks["clutching_hand"])
-            checked["clutching_hand"] += 1
-        base = HANDS | {"arms"}
-        with_medium, bare = scene.render(omit=base, effects=False)
-        if scene.attack == "replay":
-            without, _ = scene.render(omit=base | {"bezel"}, effects=False)
-            border = _diff(with_medium, without)
-            assert np.array_equal(border, bare.get("ipad_border", np.zeros_like(border)))
-            no_screen, _ = scene.render(omit=base | {"screen"}, effects=False)
-            alone, _ = scene.render(omit=base | {"room", "bezel"}, effects=False)
-            screen = _diff(with_medium, no_screen) | alone.any(axis=-1)
-            assert np.array_equal(screen, bare.get("screen_surface", np.zeros_like(screen)))
-            checked["ipad_border"] += border.any()
-            checked["screen_surface"] += screen.any()
-            continue
-        without, _ = scene.render(omit=base | {"paper"}, effects=False)
-        alone, _ = scene.render(omit=base | {"room"}, effects=False)
-        paper_seen = _diff(with_medium, without) | alone.any(axis=-1)
-        outline = ndimage.binary_fill_holes(paper_seen)
-        band = ndimage.binary_dilation(outline, _disc(r)) & \
-            ~ndimage.binary_erosion(outline, _disc(r), border_value=1)
-        assert np.array_equal(band, bare.get("photo_edge", np.zeros_like(band)))
-        assert np.array_equal(paper_seen & ~band,
-                              bare.get("print_surface", np.zeros_like(band)))
-        checked["photo_edge"] += band.any()
-        checked["print_surface"] += (paper_seen & ~band).any()
-        if scene.attack == "cut":
-            holes = outline & ~paper_seen
-            assert np.array_equal(holes, bare.get("cut_hole", np.zeros_like(holes)))
-            checked["cut_hole"] += holes.any()
+        scene = build_composition(index, seed=2, size=SIZE, faces=photos, style=style)
+        for evidence in assert_masks_are_pixel_differences(scene, edge_radius(SIZE)):
+            checked[evidence] += 1
     assert all(count >= 2 for count in checked.values()), checked
 
 
@@ -190,9 +258,9 @@ def test_simple_statistics_separate_live_from_spoof_only_weakly(samples):
     and edge-orientation statistics, give a cross-validated logistic regression at most the
     balanced accuracies below (the recaptured print or screen itself lowers contrast and lifts
     the black level: that is evidence, which a real FAS model needs to see; docs/data.md)."""
-    assert cross_validated([colour_features(s.image) for s in samples], samples)[1] < 0.82
+    assert cross_validated([colour_features(s.image) for s in samples], samples)[1] < 0.72
     assert cross_validated([colour_features(face_region(s)) for s in samples], samples)[1] < 0.85
-    assert cross_validated([edge_features(s.image) for s in samples], samples)[1] < 0.92
+    assert cross_validated([edge_features(s.image) for s in samples], samples)[1] < 0.90
 
 
 def test_cli_uses_the_face_folder_or_draws_people(tmp_path, monkeypatch, capsys):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy import ndimage
 
 
 def colour_features(image: np.ndarray) -> np.ndarray:
@@ -50,3 +51,61 @@ def cross_validated(features: list[np.ndarray], samples) -> tuple[float, float]:
     folds = StratifiedKFold(5, shuffle=True, random_state=0)
     return (cross_val_score(model, x, y, cv=folds).mean(),
             cross_val_score(model, x, y, cv=folds, scoring="balanced_accuracy").mean())
+
+
+HANDS = frozenset({"palms", "fingers"})  # the layers of a holder's hands
+
+
+def pixel_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Where two renders (H, W, 3) differ, (H, W) bool."""
+    return (a != b).any(axis=-1)
+
+
+def disc(r: int) -> np.ndarray:
+    """A filled disc of radius ``r`` as a structuring element."""
+    offsets = np.arange(-r, r + 1)
+    return np.hypot(offsets[:, None], offsets[None, :]) <= r
+
+
+def assert_masks_are_pixel_differences(scene, edge: int) -> set[str]:
+    """Check each evidence mask of ``scene`` (a SynthSpoof composition) against an independent
+    truth: the pixels that change when its object leaves the scene (camera effects off), not
+    the generator's geometry; ``edge`` is the photo-edge band's radius. Returns the evidence
+    types that were present and checked."""
+    full, masks = scene.render(effects=False)
+    if scene.attack == "live":
+        assert masks == {}
+        return set()
+    checked = set()
+    if "clutching_hand" in masks:
+        no_hands, _ = scene.render(omit=HANDS, effects=False)
+        assert np.array_equal(pixel_difference(full, no_hands), masks["clutching_hand"])
+        checked.add("clutching_hand")
+    base = HANDS | {"arms"}
+    with_medium, bare = scene.render(omit=base, effects=False)
+
+    def same(truth: np.ndarray, evidence: str) -> None:
+        assert np.array_equal(truth, bare.get(evidence, np.zeros_like(truth))), evidence
+        if truth.any():
+            checked.add(evidence)
+
+    if scene.attack == "replay":
+        without, _ = scene.render(omit=base | {"bezel"}, effects=False)
+        same(pixel_difference(with_medium, without), "ipad_border")
+        no_screen, _ = scene.render(omit=base | {"screen"}, effects=False)
+        alone, _ = scene.render(omit=base | {"room", "bezel"}, effects=False)
+        same(pixel_difference(with_medium, no_screen) | alone.any(axis=-1), "screen_surface")
+        return checked
+    without, _ = scene.render(omit=base | {"paper"}, effects=False)
+    alone, _ = scene.render(omit=base | {"room"}, effects=False)
+    # a paper pixel either differs from the room behind it or, drawn on black, is not black (a
+    # dark print over a shadow can match the room exactly)
+    paper_seen = pixel_difference(with_medium, without) | alone.any(axis=-1)
+    outline = ndimage.binary_fill_holes(paper_seen)
+    band = ndimage.binary_dilation(outline, disc(edge)) & \
+        ~ndimage.binary_erosion(outline, disc(edge), border_value=1)
+    same(band, "photo_edge")
+    same(paper_seen & ~band, "print_surface")  # the print the edge band leaves
+    if scene.attack == "cut":
+        same(outline & ~paper_seen, "cut_hole")  # inside the outline, showing what is behind
+    return checked

@@ -9,6 +9,7 @@ from typing import Any, Mapping, Sequence
 from xfas.benchmark.scan import AUTO
 
 ALL = "all"
+BY_NAME = "names"  # calibration_split: assign SPED concepts by their names, no calibration
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,9 @@ class BenchmarkConfig:
         methods: "all", a comma-separated string or a list of explainer names.
         split: the split scored ("auto": "test" when the manifest has splits, else all
             images; "all" or None: all images).
-        calibration_split: where SPED's concept-to-evidence assignment is made.
+        calibration_split: where SPED's concept-to-evidence assignment is made; "names"
+            (``BY_NAME``): from the bank's concept names instead (``assign_by_name``), with no
+            calibration images, for data too small to set any aside.
         calibration_fraction: without splits, the seeded share set aside for calibration.
         limit: at most this many scored (and calibration) images.
         seed: every random choice (tie-breaking, explainers, splits).

@@ -3,8 +3,9 @@
 A heat map shows where an explainer puts its mass, not what the verdict needs. This check asks
 the model itself: every spoof image is shown again with one region blurred away (Gaussian,
 sigma = 1/16 of the image side, which erases edges, fingers and print or screen texture but
-keeps the colours): the evidence (its masks, dilated by 1/40 of the side), the face box minus
-the evidence, or a control box of the face box's size at a random place. A model that reads the
+keeps the colours): the evidence (the masks of the papers' four types, dilated by 1/40 of the
+side; not the attack surface, which covers the face), the face box minus the evidence, or a
+control box of the face box's size at a random place. A model that reads the
 evidence loses its spoof verdict when the evidence is blurred and keeps it when the face is.
 The face box comes from the manifest's ``face_box`` entry (``xfas synth`` writes it), else, for
 models that crop around the face (MiniFASNet), from the face detector, as ``xfas predict`` finds
@@ -21,7 +22,7 @@ import cv2
 import numpy as np
 import torch
 
-from xfas.data.benchmark_layout import FaceBox
+from xfas.data.benchmark_layout import SURFACE_TYPES, FaceBox
 from xfas.data.datasets.benchmark import BenchmarkDataset
 from xfas.data.face import FaceDetector
 from xfas.errors import XfasError
@@ -134,7 +135,8 @@ def evidence_reliance(model: FASModel, data: str | Path, split: str | None = "te
         if item["label"] != 1:  # an unreadable image, replaced by the dataset with a live one
             continue
         image = (item["image"].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
-        evidence = np.any(np.stack([m.numpy() for m in item["masks"].values()]), axis=0)
+        evidence = np.any(np.stack([m.numpy() for e, m in item["masks"].items()
+                                    if e not in SURFACE_TYPES]), axis=0)
         if not evidence.any():
             raise XfasError(f"{root}: spoof image {item['name']!r} has no evidence mask")
         face_box = boxes.get(item["name"])

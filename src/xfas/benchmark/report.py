@@ -134,9 +134,13 @@ def _sped(run: Path, results: Mapping[str, Any], calibration: Mapping[str, Any] 
     if assignment:
         rows = [[e, str(a["concept"]), a["name"], format_value(a["calibration_iou"]), str(a["n"])]
                 for e, a in assignment.items()]
-        parts.append("<p>Each evidence type is scored (<code>sped-matched</code>) with the "
-                     "concept whose maps overlapped its masks best on the calibration images, "
-                     "which are never scored.</p>")
+        if all(a.get("by") == "name" for a in assignment.values()):
+            parts.append("<p>Each evidence type is scored (<code>sped-matched</code>) with the "
+                         "concept the bank names after it (no calibration images).</p>")
+        else:
+            parts.append("<p>Each evidence type is scored (<code>sped-matched</code>) with the "
+                         "concept whose maps overlapped its masks best on the calibration "
+                         "images, which are never scored.</p>")
         parts.append(html_table(["evidence", "concept", "name", "calibration IoU", "images"], rows))
     if calibration:
         names = calibration.get("names", [])

@@ -2,7 +2,8 @@
 against its evidence masks and stored so a run can stop and resume.
 
 A run goes: load the model -> record or check the configuration -> scan the data (which images,
-which masks, problems) -> calibrate the SPED assignment (``sped-matched`` only) -> compute the
+which masks, problems) -> calibrate the SPED assignment (``sped-matched`` only; or take it
+from the concept bank's names, ``calibration_split="names"``) -> compute the
 work units not yet done, each (image batch, methods), in this process, a process pool or on
 Dask -> write Table I (Markdown, CSV, JSON) from the store.
 
@@ -28,7 +29,7 @@ import numpy as np
 import torch
 
 from xfas import __version__
-from xfas.benchmark.config import ALL, BenchmarkConfig
+from xfas.benchmark.config import ALL, BY_NAME, BenchmarkConfig
 from xfas.benchmark.figures import write_grid_inputs, write_map
 from xfas.benchmark.parallel import Executor
 from xfas.benchmark.scan import scan_benchmark
@@ -253,7 +254,8 @@ def _scan(config: BenchmarkConfig, data: str, model: Any, *, methods: list[str],
         from xfas.data.face import FaceDetector
         detector = FaceDetector.from_assets(config.assets)
     result = scan_benchmark(data, config.split, config.calibration_split,
-                            need_calibration=SPED_MATCHED in methods,
+                            need_calibration=(SPED_MATCHED in methods
+                                              and config.calibration_split != BY_NAME),
                             calibration_fraction=config.calibration_fraction, limit=config.limit,
                             seed=config.seed, detector=detector, progress=progress)
     if not result.scored:
@@ -284,10 +286,19 @@ def concept_figure(bank_path: str, out: Path) -> None:
 def _calibrate(config: BenchmarkConfig, spec: WorkerSpec, store: RunStore, *, executor: Executor,
                progress: bool) -> dict[str, int]:
     """The SPED concept assigned to each evidence type: the one with the highest mean IoU on
-    the calibration images (ties: the lower index). Stored, so it is made once per run."""
+    the calibration images (ties: the lower index), or with ``calibration_split="names"`` the
+    one named after it (``assign_by_name``). Stored, so it is made once per run."""
     stored = store.get_meta("sped_assignment")
     if stored is not None:
         return {e: int(a["concept"]) for e, a in stored.items()}
+    if config.calibration_split == BY_NAME:
+        from xfas.sped.bank import ConceptBank
+
+        bank = ConceptBank.load(config.concepts)
+        evidence = sorted({e for r in store.images("scored") for e in r.masks})
+        assignment = assign_by_name(bank.names, bank.importances, evidence)
+        store.set_meta("sped_assignment", assignment)
+        return {e: int(a["concept"]) for e, a in assignment.items()}
     records = store.images("calibration")
     units = plan_units(records, [(CALIBRATE,)], config.unit_size)
     rows: list[tuple[str, str, int, float]] = []
@@ -333,6 +344,33 @@ def assign_concepts(rows: Sequence[tuple[str, str, int, float]], names: Sequence
             "concept": best, "name": names[best] if best < len(names) else f"concept {best + 1}",
             "calibration_iou": float(means[best]), "n": len(per_concept[best])}
     return assignment, matrix
+
+
+def concept_key(name: str) -> str:
+    """A concept or evidence name compared without case, "_" or "-": "photo_edge" and
+    "Photo edge" are the same."""
+    return " ".join(name.replace("_", " ").replace("-", " ").lower().split())
+
+
+def assign_by_name(names: Sequence[str], importances: Sequence[float],
+                   evidence_types: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The assignment ``assign_concepts`` would store, taken from the concepts' names instead
+    of calibration images: each evidence type gets the concept named after it (the names
+    ``xfas concepts label`` gives: "photo_edge" -> "photo edge"); of several with that name,
+    the most important (ties: the lower index). A type no concept is named after is left out
+    with a warning, and ``sped-matched`` does not score it."""
+    assignment: dict[str, dict[str, Any]] = {}
+    for evidence in evidence_types:
+        named = [k for k, name in enumerate(names) if concept_key(name) == concept_key(evidence)]
+        if not named:
+            warnings.warn(f"SPED assignment by name: no concept is named {concept_key(evidence)!r}"
+                          f" (names: {', '.join(names)}); sped-matched does not score "
+                          f"{evidence}", stacklevel=2)
+            continue
+        best = max(named, key=lambda k: (float(importances[k]), -k))
+        assignment[evidence] = {"concept": best, "name": names[best], "calibration_iou": None,
+                                "n": 0, "by": "name"}
+    return assignment
 
 
 def print_summary(run: BenchmarkRun) -> str:

@@ -1,15 +1,15 @@
 """Table I of the X-FAS benchmark from a run's stored scores, as Markdown, CSV and JSON.
 
-Rows are methods; columns are the evidence types x {IoU, nIoU}, then the mean over evidence
-types and the faithfulness columns (deletion AUC, lower is better; insertion AUC, higher is
-better). Every number is the mean over images of the per-image rows in the store (NaN left
+Rows are methods; columns are the evidence types x {IoU, nIoU} (the papers' four, then the
+attack surfaces and any other type the data has), then the mean over the papers' four types
+and the faithfulness columns (deletion AUC, lower is better; insertion AUC, higher is better). Every number is the mean over images of the per-image rows in the store (NaN left
 out), so the tables are a pure function of ``results.sqlite``.
 
 ``results.json`` (the contract other tools read)::
 
     {"table": {METHOD: {EVIDENCE: {"iou", "niou", "n", "iou_ci", "niou_ci"}}},
      "pointing_game": {METHOD: {EVIDENCE: {"rate", "n"}}},
-     "mean": {METHOD: {"iou", "niou", "pointing_game"}},       # over evidence types
+     "mean": {METHOD: {"iou", "niou", "pointing_game"}},  # over the papers' four types
      "faithfulness": {METHOD: {"deletion_auc", "insertion_auc", "n"}},
      "sped_assignment": {EVIDENCE: {"concept", "name", "calibration_iou", "n"}},
      "problems": {REASON: count}, "methods": [...], "evidence_types": [...],
@@ -30,6 +30,7 @@ from typing import Any, Mapping, Sequence
 
 from xfas.benchmark.metrics import bootstrap_ci, mean_ignoring_nan
 from xfas.benchmark.store import IMAGE_EVIDENCE, RunStore
+from xfas.data.benchmark_layout import EVIDENCE_TYPES
 
 RESULTS_JSON, TABLE_MD, TABLE_CSV, SCORES_CSV = ("results.json", "table.md", "table.csv",
                                                  "scores.csv")
@@ -52,6 +53,7 @@ def summarize(store: RunStore) -> dict[str, Any]:
     known = list(scan.get("evidence_types", []))
     found = {e for (_, e, _) in values if e != IMAGE_EVIDENCE}
     evidence_types = [e for e in known if e in found] + sorted(found - set(known))
+    averaged = averaged_types(evidence_types)
     methods += sorted({m for (m, _, _) in values} - set(methods))
     seed = int(config.get("seed", 0))
     table: dict[str, dict[str, Any]] = {}
@@ -75,11 +77,11 @@ def summarize(store: RunStore) -> dict[str, Any]:
             pointing[method][evidence] = {"rate": _number(rate), "n": n}
         means[method] = {
             "iou": _number(mean_ignoring_nan(
-                [_nan(table[method][e]["iou"]) for e in evidence_types])[0]),
+                [_nan(table[method][e]["iou"]) for e in averaged])[0]),
             "niou": _number(mean_ignoring_nan(
-                [_nan(table[method][e]["niou"]) for e in evidence_types])[0]),
+                [_nan(table[method][e]["niou"]) for e in averaged])[0]),
             "pointing_game": _number(mean_ignoring_nan(
-                [_nan(pointing[method][e]["rate"]) for e in evidence_types])[0])}
+                [_nan(pointing[method][e]["rate"]) for e in averaged])[0])}
         deletion = mean_ignoring_nan(values.get((method, IMAGE_EVIDENCE, "deletion_auc"), []))
         insertion = mean_ignoring_nan(values.get((method, IMAGE_EVIDENCE, "insertion_auc"), []))
         if deletion[1] or insertion[1]:
@@ -94,6 +96,14 @@ def summarize(store: RunStore) -> dict[str, Any]:
             "evidence_types": evidence_types, "data": scan, "config": config,
             "model_fingerprint": info.get("fingerprint"), "versions": info.get("versions"),
             "created": info.get("created")}
+
+
+def averaged_types(evidence_types: Sequence[str]) -> list[str]:
+    """The evidence types the mean columns average: the papers' four where a run has any of
+    them (the attack surfaces and other extra types are reported beside, not averaged in, so
+    that the means stay comparable with the papers'), else every type the run has."""
+    paper = [e for e in evidence_types if e in EVIDENCE_TYPES]
+    return paper or list(evidence_types)
 
 
 def _nan(value: float | None) -> float:
@@ -150,8 +160,10 @@ def markdown_table(results: Mapping[str, Any]) -> str:
              f"evidence type: {', '.join(counts) or 'none'}."]
     assignment = results.get("sped_assignment") or {}
     if assignment:
-        notes.append("SPED assignment (calibration, never scored): " + "; ".join(
-            f"{e} → {a['name']} (IoU {format_value(a['calibration_iou'])}, n {a['n']})"
+        notes.append("SPED assignment: " + "; ".join(
+            f"{e} → {a['name']} (by its name)" if a.get("by") == "name" else
+            f"{e} → {a['name']} (calibration, never scored: IoU "
+            f"{format_value(a['calibration_iou'])}, n {a['n']})"
             for e, a in assignment.items()))
     if results.get("problems"):
         notes.append("Problems: " + ", ".join(f"{r} {n}" for r, n in results["problems"].items())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+import warnings
 from copy import copy
 from typing import Any, Callable
 
@@ -85,9 +86,24 @@ def run_by_default(group: typer.Typer, command: Callable[..., Any]) -> None:
     group.callback(invoke_without_command=True)(callback)
 
 
+def _one_line_warning(message: Warning | str, *_where: Any) -> str:
+    """A warning as ``warning: <message>``, without the category, file and source line
+    (``warnings.formatwarning``'s other arguments) that a user cannot act on."""
+    return f"warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; a user error prints ``error: <message>`` on one line and exits 2 (130 for
-    an interrupted run)."""
+    an interrupted run); warnings print as ``warning: <message>``."""
+    formatted = warnings.formatwarning
+    warnings.formatwarning = _one_line_warning
+    try:
+        return _run(argv)
+    finally:
+        warnings.formatwarning = formatted
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         status = app(args=argv, standalone_mode=False)
     except XfasError as error:

@@ -42,7 +42,9 @@ def run_command(
     calibration_split: str | None = typer.Option(
         None, "--calibration-split", help="Split on which SPED's concepts are assigned to "
                                           "evidence types (default val; never scored). "
-                                          "Without splits, a seeded 20 % is set aside."),
+                                          "Without splits, a seeded 20 % is set aside. "
+                                          "'names': assign each type the concept named "
+                                          "after it (xfas concepts label), no calibration."),
     limit: LimitOption = None,
     seed: SeedOption = None,
     faithfulness: bool | None = typer.Option(

@@ -15,7 +15,7 @@ import torch
 
 from xfas.data.geometry import check_rgb_image
 from xfas.errors import XfasError
-from xfas.plots.colours import OUTLINE, RGB, evidence_colour
+from xfas.plots.colours import OUTLINE, RGB, SURFACE_COLOURS, evidence_colour
 
 ArrayLike = np.ndarray | torch.Tensor
 
@@ -84,9 +84,10 @@ def evidence_overlay(image: np.ndarray, masks: Mapping[str, np.ndarray],
 
 
 def mask_panel(image: np.ndarray, masks: Mapping[str, np.ndarray]) -> np.ndarray:
-    """The image faded to light grey with each evidence mask painted in its colour."""
+    """The image faded to light grey with each evidence mask painted in its colour, the
+    attack surfaces first, so that the evidence on them stays visible."""
     grey = image.mean(axis=2, keepdims=True) * 0.25 + 180
     panel = np.repeat(grey, 3, axis=2)
-    for name, mask in masks.items():
-        panel[mask] = evidence_colour(name)
+    for name in sorted(masks, key=lambda name: name not in SURFACE_COLOURS):
+        panel[masks[name]] = evidence_colour(name)
     return panel.astype(np.uint8)

@@ -9,9 +9,10 @@ from typing import Callable
 
 import numpy as np
 
-from xfas.data.benchmark_layout import EVIDENCE_TYPES
+from xfas.data.benchmark_layout import ALL_EVIDENCE_TYPES
 from xfas.data.synth import ATTACKS, check_size, render_sample
 from xfas.data.synth.generator import Faces, resolve_faces
+from xfas.data.synth.photos import photo_credit
 from xfas.errors import XfasError
 from xfas.plots.colours import evidence_colour
 from xfas.plots.figures import save_figure
@@ -19,7 +20,7 @@ from xfas.plots.overlay import mask_panel
 
 Panel = Callable[[np.ndarray, dict[str, np.ndarray]], np.ndarray]
 GAP = 4  # white pixels between cells
-LABEL_WIDTH, LEGEND_HEIGHT, DPI = 70, 40, 100  # pixels around the grid
+LABEL_WIDTH, LEGEND_HEIGHT, CREDIT_HEIGHT, DPI = 70, 40, 22, 100  # pixels around the grid
 
 
 def sample_grid(seed: int = 0, size: int = 128, per_attack: int = 4,
@@ -47,18 +48,22 @@ def save_sample_grid(path: str | Path, seed: int = 0, size: int = 128,
                      *, per_attack: int = 4, panel: Panel = mask_panel,
                      faces: Faces = None) -> Path:
     """Write the sample grid (see ``sample_grid``) with row labels and a colour legend as a
-    PNG at ``path``."""
+    PNG at ``path``; with real face photos, their credit line under it (their licence asks
+    every derived image to carry it)."""
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise XfasError(f"{path}: the sample grid is written as .png")
-    grid, names = sample_grid(seed, size, per_attack, panel=panel, faces=resolve_faces(faces))
+    photos = resolve_faces(faces)
+    grid, names = sample_grid(seed, size, per_attack, panel=panel, faces=photos)
     height, width = grid.shape[:2]
-    total_w, total_h = width + LABEL_WIDTH, height + LEGEND_HEIGHT
+    credit = CREDIT_HEIGHT if photos else 0
+    below = LEGEND_HEIGHT + credit
+    total_w, total_h = width + LABEL_WIDTH, height + below
     figure = Figure(figsize=(total_w / DPI, total_h / DPI), dpi=DPI)
-    axis = figure.add_axes((LABEL_WIDTH / total_w, LEGEND_HEIGHT / total_h, width / total_w,
+    axis = figure.add_axes((LABEL_WIDTH / total_w, below / total_h, width / total_w,
                             height / total_h))
     axis.imshow(grid, interpolation="nearest")
     axis.set_xticks([])
@@ -66,7 +71,12 @@ def save_sample_grid(path: str | Path, seed: int = 0, size: int = 128,
     axis.tick_params(length=0, labelsize=10)
     for spine in axis.spines.values():
         spine.set_visible(False)
-    handles = [Patch(color=np.array(evidence_colour(n)) / 255, label=n) for n in EVIDENCE_TYPES]
+    handles = [Patch(color=np.array(evidence_colour(n)) / 255, label=n)
+               for n in ALL_EVIDENCE_TYPES]
     figure.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False,
-                  fontsize=9, bbox_to_anchor=(0.5, 0.0))
+                  fontsize=9, bbox_to_anchor=(0.5, credit / total_h))
+    if photos:
+        figure.text(0.5, 4 / total_h,
+                    photo_credit(faces if isinstance(faces, (str, Path)) else None),
+                    ha="center", va="bottom", fontsize=6.5, wrap=True)
     return save_figure(figure, path, dpi=DPI, crop=False, palette=256)

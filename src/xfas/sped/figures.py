@@ -24,9 +24,10 @@ CELL = 1.3  # inches per image cell
 
 
 def crop_grid_figure(bank: ConceptBank, path: str | Path, top: int | None = None,
-                     *, title: str | None = None) -> Path:
+                     *, title: str | None = None, credit: str | None = None) -> Path:
     """Fig. 4: each concept's ``top`` most activating crops (all the bank holds by default),
-    concepts sorted by importance. XfasError if the bank holds no crops."""
+    concepts sorted by importance, with the images' ``credit`` line under them when their
+    licence asks for one. XfasError if the bank holds no crops."""
     if bank.top_crops is None:
         raise XfasError("concept bank: holds no top crops (it was fitted with top_crops=0)")
     crops = bank.top_crops
@@ -43,6 +44,8 @@ def crop_grid_figure(bank: ConceptBank, path: str | Path, top: int | None = None
             axes[row, column + 1].imshow(crops[k, column].permute(1, 2, 0).numpy())
     figure.suptitle(title or f"SPED concepts of {bank.model_name} at {bank.layer} "
                     f"(most activating crops)", fontsize=9)
+    if credit:
+        figure.supxlabel(credit, fontsize=6)
     return save_figure(figure, path)
 
 

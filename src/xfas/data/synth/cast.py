@@ -4,8 +4,11 @@ attacker's real photo), the portrait that is printed or shown, and says whose ha
 medium.
 
 With real photos, live and attack scenes are made the same way: a person's photo framed by the
-camera. In an attack that person is the attacker, holding a print or a screen of someone (or
-of themselves) in front of their face, so the printed face lands where their own face is.
+camera, with the person cut from the studio wall and set in front of a drawn room or wall (in
+the share ``Style.backdrop`` of scenes: every one by default, the same for live and attack
+scenes and for the printed or shown portraits), so that the studio's look is no sign of a live
+face. In an attack that person is the attacker, holding a print or a screen of someone (or of
+themselves) in front of their face, so the printed face lands where their own face is.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from xfas.data.synth.camera import DRAWN, PHOTO, Profile
 from xfas.data.synth.faces import (SKIN_TONES, draw_person, face_box, feature_points,
                                    sample_face)
 from xfas.data.synth.layout import face_slot
-from xfas.data.synth.photos import FacePhoto, frame_photo
-from xfas.data.synth.scene import draw_room
+from xfas.data.synth.photos import FacePhoto, frame_matte, frame_photo
+from xfas.data.synth.scene import backdrop, draw_room
 
 # Width of a generated portrait's face as a fraction of min(photo width, 0.75 photo height) (a
 # headshot, as in CASIA-FASD's prints): a portrait photo is then 1.2-1.6 face widths wide (a
@@ -50,13 +53,17 @@ class Style:
     look: media.Look
     palm: float
     borderless: float
+    backdrop: float = 0.0  # chance that a real person is cut from the studio into a new scene
 
 
 # Drawn people: everything varies widely, prints and screens are subtle.
 DRAWN_STYLE = Style(profile=DRAWN, look=media.SUBTLE, palm=1.0, borderless=0.15)
 # Real people: what a real FAS model accepts as live and rejects as an attack (measured in
 # docs/experiments.md); real faces fill more of the frame, so hands are smaller relative to them.
-PHOTO_STYLE = Style(profile=PHOTO, look=media.RECAPTURED, palm=0.7, borderless=0.05)
+# Every person is moved in front of a backdrop: MiniFASNet accepts them and rejects the attacks
+# more often than in the studio, and a model trained on them cannot take the studio for "live".
+PHOTO_STYLE = Style(profile=PHOTO, look=media.RECAPTURED, palm=0.7, borderless=0.05,
+                    backdrop=1.0)
 
 
 @dataclass(frozen=True)
@@ -195,6 +202,20 @@ def _inside(interval: tuple[float, float], preferred: float) -> tuple[float, flo
     return (low, high) if low <= high else (preferred, preferred)
 
 
+def framed(rng: np.random.Generator, photo: FacePhoto, size: tuple[int, int], *,
+           centre: tuple[float, float], face_width: float, share: float
+           ) -> tuple[np.ndarray, FacePhoto, bool]:
+    """``frame_photo``'s picture, with chance ``share`` with the person cut from the studio
+    wall (``FacePhoto.matte``) and set in front of a ``backdrop``; and whether they were."""
+    image, face = frame_photo(photo, size, centre=centre, face_width=face_width)
+    if not (share and rng.random() < share):
+        return image, face, False
+    alpha = frame_matte(photo, size, centre=centre, face_width=face_width)[..., None]
+    behind = backdrop(rng, size[1], size[0]).astype(np.float32)
+    image = (alpha * image + (1 - alpha) * behind + 0.5).astype(np.uint8)
+    return image, replace(face, image=image), True
+
+
 def skin_of(photo: FacePhoto) -> Skin:
     """The mean colour of the middle of a photo's face (cheeks and nose): the hands' skin."""
     x, y, w, h = photo.box
@@ -211,14 +232,18 @@ class PhotoCast:
         self.style = style
 
     def scene(self, rng: np.random.Generator, size: int, *, live: bool) -> Scene:
-        """A person's photo as the camera frames it; in an attack that person holds the
-        medium in front of their face."""
+        """A person's photo as the camera frames it, with chance ``style.backdrop`` cut from
+        the studio and set in front of another background ("backdrop" among the scene's
+        objects), live or not; in an attack that person holds the medium in front of their
+        face."""
         photo = self.people[int(rng.integers(len(self.people)))]
         cx, cy, width = photo_slot(rng, size, photo)
-        room, framed = frame_photo(photo, (size, size), centre=(cx, cy), face_width=width)
-        x, y, w, h = framed.box
-        head = Head(cx, cy, w, h, skin_of(framed), framed.box)
-        return Scene(np.ascontiguousarray(room), (cx, cy, width), [], head, framed)
+        room, face, moved = framed(rng, photo, (size, size), centre=(cx, cy),
+                                   face_width=width, share=self.style.backdrop)
+        x, y, w, h = face.box
+        head = Head(cx, cy, w, h, skin_of(face), face.box)
+        return Scene(np.ascontiguousarray(room), (cx, cy, width), ["backdrop"] if moved else [],
+                     head, face)
 
     def portrait(self, rng: np.random.Generator, width: int, height: int, *, scene: Scene,
                  frontal: bool) -> Portrait:
@@ -229,10 +254,11 @@ class PhotoCast:
         pool = mine if (rng.random() < SAME_PERSON and mine) or not others else others
         victim = pool[int(rng.integers(len(pool)))]
         fraction = rng.uniform(*PHOTO_HEADSHOT)
-        image, framed = frame_photo(victim, (width, height), centre=(0.5 * width, 0.45 * height),
-                                    face_width=fraction * width)
-        return Portrait(image, framed.centre, framed.width, framed.eyes, framed.mouth,
-                        framed.box, victim.person)
+        image, face, _ = framed(rng, victim, (width, height),
+                                centre=(0.5 * width, 0.45 * height),
+                                face_width=fraction * width, share=self.style.backdrop)
+        return Portrait(image, face.centre, face.width, face.eyes, face.mouth, face.box,
+                        victim.person)
 
     def holder(self, rng: np.random.Generator, placement: media.Placement, *, scene: Scene,
                portrait: Portrait, offset: tuple[float, float], scale: float, present: float,

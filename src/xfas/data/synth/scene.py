@@ -1,4 +1,5 @@
-"""Backgrounds: a wall with light falloff and texture, and the straight-edged things in rooms.
+"""Backgrounds: a wall with light falloff and texture, and the straight-edged things in rooms;
+and ``backdrop``, the out-of-focus room or wall behind a real person set in a new scene.
 
 Rectangles with sharp edges (picture frames, posters, windows, doors, monitors, shelves) are
 drawn in live and spoof scenes alike, from the same distribution, so "a straight edge" or "a
@@ -20,6 +21,17 @@ def _wall_colour(rng: np.random.Generator) -> np.ndarray:
     hsv = np.array([[[rng.uniform(0, 180), rng.uniform(0, 110) * rng.random(),
                       rng.uniform(60, 245)]]], np.float32)
     return cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB)[0, 0].astype(np.float64)
+
+
+def _wall(rng: np.random.Generator, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """A plain wall (height, width, 3) uint8 with a light gradient and soft blotches, and its
+    colour."""
+    wall = _wall_colour(rng)
+    ramp = draw.plane(height, width, rng.uniform(0, 2 * np.pi), scale=max(height, width)) - 0.5
+    gain = 1 + np.float32(rng.uniform(0.05, 0.35)) * ramp
+    gain += draw.low_frequency_noise(rng, height, width, cells=int(rng.integers(3, 7)),
+                                     amplitude=0.06)
+    return np.clip(gain[..., None] * wall.astype(np.float32), 0, 255).astype(np.uint8), wall
 
 
 def _quad(rng: np.random.Generator, cx: float, cy: float, *, w: float, h: float,
@@ -106,12 +118,7 @@ def draw_room(rng: np.random.Generator, height: int, width: int, *, large: float
     ``large`` is the probability of one more object as big as a held photo or tablet (0.45 to
     1.1 of the image side: a door, window, picture, monitor or board behind the person), which
     live scenes use so that spoofs do not have more long straight edges than live images."""
-    wall = _wall_colour(rng)
-    ramp = draw.plane(height, width, rng.uniform(0, 2 * np.pi), scale=max(height, width)) - 0.5
-    gain = 1 + np.float32(rng.uniform(0.05, 0.35)) * ramp
-    gain += draw.low_frequency_noise(rng, height, width, cells=int(rng.integers(3, 7)),
-                                     amplitude=0.06)
-    canvas = np.clip(gain[..., None] * wall.astype(np.float32), 0, 255).astype(np.uint8)
+    canvas, wall = _wall(rng, height, width)
     objects: list[str] = []
     if rng.random() < 0.4:  # a wall corner or a ceiling line: a long straight edge
         other = draw.shade_colour(wall, rng.uniform(0.6, 1.3))
@@ -138,3 +145,22 @@ def draw_room(rng: np.random.Generator, height: int, width: int, *, large: float
     elif rng.random() < 0.5:
         canvas = cv2.GaussianBlur(canvas, (0, 0), rng.uniform(0.3, 1.5) * width / 128)
     return canvas, objects
+
+
+# What lies behind a real person set in a new scene: a room with things in it (else a plain
+# wall with a gradient), and the defocus of a camera focused on the face, as a Gaussian sigma
+# per 128 px of the picture's longer side.
+BACKDROP_ROOM = 0.6
+DEFOCUS = (0.5, 2.5)
+
+
+def backdrop(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """The background (height, width, 3) uint8 behind a person cut from their photo: a drawn
+    room (chance ``BACKDROP_ROOM``) or a plain wall, blurred as a camera focused on a face
+    nearer to it blurs it."""
+    if rng.random() < BACKDROP_ROOM:
+        canvas, _ = draw_room(rng, height, width)
+    else:
+        canvas, _ = _wall(rng, height, width)
+    sigma = rng.uniform(*DEFOCUS) * max(height, width) / 128
+    return cv2.GaussianBlur(canvas, (0, 0), sigma)

@@ -19,7 +19,7 @@ from typing import Mapping
 from xfas.data.benchmark_layout import ALL_EVIDENCE_TYPES, BenchmarkLayout
 from xfas.data.synth.generator import Faces, check_size, render_sample, resolve_faces
 from xfas.data.synth.layout import SPLITS, check_mix, person_split
-from xfas.data.synth.photos import CREDIT, FACE_CROP
+from xfas.data.synth.photos import FACE_CROP, photo_credit
 from xfas.errors import XfasError
 from xfas.progress import progress_bar
 
@@ -85,7 +85,7 @@ def generate_synthspoof(out: str | Path, n: int, size: int = 128, *, seed: int =
     if photos is not None:
         manifest["people"] = {p.person: person_split(seed, p.person)
                               for p in sorted(photos, key=lambda p: p.person)}
-        manifest["credit"] = CREDIT
+        manifest["credit"] = photo_credit(faces if isinstance(faces, (str, Path)) else None)
         manifest["crop_scale"] = FACE_CROP
     layout.write_manifest(manifest)
     return out
