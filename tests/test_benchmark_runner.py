@@ -20,7 +20,7 @@ from PIL import Image
 
 from xfas.benchmark import (BenchmarkConfig, RunStore, render_report, resolve_methods,
                             run_benchmark)
-from xfas.benchmark.metrics import iou
+from xfas.benchmark.metrics import iou, niou
 from xfas.benchmark.runner import assign_concepts
 from xfas.benchmark.scan import carve, scan_benchmark
 from xfas.benchmark.tables import averaged_types
@@ -250,17 +250,54 @@ def test_calibration_split_comes_from_the_manifest(bench) -> None:
     assert [r.name for r in result.scored] == [f"t{k}" for k in range(6)]
 
 
+def test_limit_caps_the_scored_images_only(tmp_path) -> None:
+    root = tmp_path / "data"
+    make_benchmark(root, n_test=6, n_val=4)
+    result = scan_benchmark(root, need_calibration=True, limit=2, progress=False)
+    assert [r.name for r in result.scored] == ["t0", "t1"]
+    assert [r.name for r in result.calibration] == ["v0", "v1", "v2", "v3"]
+
+
 def test_concept_assignment_takes_the_best_mean_and_the_lower_index_on_ties() -> None:
-    rows = [("a", "photo_edge", 0, 0.5), ("b", "photo_edge", 0, 0.3),
-            ("a", "photo_edge", 1, 0.4), ("b", "photo_edge", 1, 0.4),
-            ("a", "photo_edge", 2, 0.1), ("b", "photo_edge", 2, 0.2),
-            ("a", "hand", 0, 0.1), ("a", "hand", 1, 0.2), ("a", "hand", 2, 0.6)]
-    assignment, matrix = assign_concepts(rows, ["edge", "glare", "fingers"])
-    assert assignment["photo_edge"]["concept"] == 0  # 0.4 = 0.4: the lower index
+    rows = [("a", "photo_edge", 0, 0.5, 0.6), ("b", "photo_edge", 0, 0.3, 0.2),
+            ("a", "photo_edge", 1, 0.4, 0.5), ("b", "photo_edge", 1, 0.4, 0.3),
+            ("a", "photo_edge", 2, 0.1, 0.1), ("b", "photo_edge", 2, 0.2, 0.2),
+            ("a", "hand", 0, 0.1, 0.1), ("a", "hand", 1, 0.2, 0.3), ("a", "hand", 2, 0.6, 0.7)]
+    assignment, matrices = assign_concepts(rows, ["edge", "glare", "fingers"])
+    assert assignment["photo_edge"]["concept"] == 0  # nIoU 0.4 = 0.4: the lower index
+    assert_close(assignment["photo_edge"]["calibration_niou"], 0.4)
     assert_close(assignment["photo_edge"]["calibration_iou"], 0.4)
-    assert assignment["hand"] == {"concept": 2, "name": "fingers", "calibration_iou": 0.6,
-                                  "n": 1}
-    assert_close(matrix["photo_edge"], [0.4, 0.4, 0.15])
+    assert assignment["hand"] == {"concept": 2, "name": "fingers", "calibration_niou": 0.7,
+                                  "calibration_iou": 0.6, "n": 1}
+    assert_close(matrices["mean_iou"]["photo_edge"], [0.4, 0.4, 0.15])
+    assert_close(matrices["mean_niou"]["photo_edge"], [0.4, 0.4, 0.15])
+
+
+def test_concept_assignment_follows_niou_where_iou_disagrees() -> None:
+    """Hand-made 10 x 10 maps (top 30 %: 30 pixels). Image a has a 5-pixel mask, b a
+    30-pixel one. Concept 0 covers a's mask and misses b's: IoU 5/30 and 0, nIoU 1 and 0.
+    Concept 1 misses a's mask and half covers b's: IoU 15/45 on b, nIoU the same. Mean IoU
+    prefers concept 1 (1/6 > 1/12), mean nIoU concept 0 (1/2 > 1/6)."""
+    def region(rows: slice, cols: slice) -> np.ndarray:
+        area = np.zeros((10, 10), bool)
+        area[rows, cols] = True
+        return area
+
+    masks = {"a": region(slice(0, 1), slice(0, 5)), "b": region(slice(7, 10), slice(0, 10))}
+    top = region(slice(0, 3), slice(0, 10))  # covers a's mask, misses b's
+    maps = {("a", 0): top, ("b", 0): top,
+            ("a", 1): region(slice(4, 7), slice(0, 10)),  # misses a's mask
+            ("b", 1): region(slice(4, 10), slice(0, 5))}  # half of b's mask
+    rows = [(image, "photo_edge", concept, iou(masks[image], saliency.astype(float)),
+             niou(masks[image], saliency.astype(float)))
+            for (image, concept), saliency in maps.items()]
+    assignment, matrices = assign_concepts(rows, ["edge", "glare"])
+    assert_close(matrices["mean_iou"]["photo_edge"], [1 / 12, 1 / 6])
+    assert_close(matrices["mean_niou"]["photo_edge"], [1 / 2, 1 / 6])
+    assert assignment["photo_edge"]["concept"] == 0
+    assert_close(assignment["photo_edge"]["calibration_niou"], 0.5)
+    assert_close(assignment["photo_edge"]["calibration_iou"], 1 / 12)
+    assert assignment["photo_edge"]["n"] == 2
 
 
 @pytest.mark.slow
@@ -280,51 +317,66 @@ def test_dask_and_process_pool_give_the_in_process_results(bench, tmp_path) -> N
         assert_close(db_rows(tmp_path / name), expected, rtol=0, atol=SCORE_ATOL, msg=name)
 
 
+FAST_SPED = {"transform_iter": 10}  # fewer factorisation steps: a cheap bank for the tests
+
+
+def model_inputs(model, data: Path, names) -> tuple[torch.Tensor, list]:
+    """The model inputs of the named images of ``data`` and their geometries."""
+    pairs = [model.preprocess(np.asarray(Image.open(data / "images" / f"{n}.png")))
+             for n in names]
+    return torch.stack([p[0] for p in pairs]), [p[1] for p in pairs]
+
+
+@pytest.fixture(scope="module")
+def sped_bank(bench, tmp_path_factory) -> Path:
+    """A small SPED concept bank of the bench model, fitted on the bench images."""
+    model = load_model(bench["config"].model)
+    names = [f"t{i}" for i in range(6)] + ["v0", "v1"]
+    bank = tmp_path_factory.mktemp("bank") / "bank.safetensors"
+    SPED(model, n_concepts=3, n_designs=2, crop_stride=0.5, top_crops=1, progress=False,
+         nmf_options={"max_iter": 20}, **FAST_SPED).fit(
+        model_inputs(model, Path(bench["config"].data), names)[0]).save(bank)
+    return bank
+
+
 @pytest.mark.slow
-def test_sped_single_map_and_matched_concepts(bench, tmp_path) -> None:
+def test_sped_single_map_and_matched_concepts(bench, sped_bank, tmp_path) -> None:
     """SPED scored both ways; the assignment is made on the val split (never scored) and
-    equals the concept with the best mean IoU recomputed here from the bank's maps."""
+    equals the concept with the best mean nIoU recomputed here from the bank's ungated
+    maps, which sped-matched scores."""
     config = bench["config"]
     model = load_model(config.model)
     data = Path(config.data)
-    names = [f"t{i}" for i in range(6)] + ["v0", "v1"]
-
-    def inputs(selected):
-        pairs = [model.preprocess(np.asarray(Image.open(data / "images" / f"{n}.png")))
-                 for n in selected]
-        return torch.stack([p[0] for p in pairs]), [p[1] for p in pairs]
-
-    bank = tmp_path / "bank.safetensors"
-    fast = {"transform_iter": 10}  # fewer factorisation steps: a cheap bank for the test
-    SPED(model, n_concepts=3, n_designs=2, crop_stride=0.5, top_crops=1, progress=False,
-         nmf_options={"max_iter": 20}, **fast).fit(inputs(names)[0]).save(bank)
-    sped_config = BenchmarkConfig(data=config.data, model=config.model, concepts=str(bank),
+    sped_config = BenchmarkConfig(data=config.data, model=config.model, concepts=str(sped_bank),
                                   methods="sped,sped-matched", faithfulness=False,
-                                  unit_size=4, method_options={"sped": fast})
+                                  unit_size=4, method_options={"sped": FAST_SPED})
     run = run_benchmark(sped_config, tmp_path / "run", progress=False)
     assignment = run.results["sped_assignment"]
 
-    explainer = create_explainer("sped", model, concepts=str(bank), progress=False, **fast)
-    batch, geometries = inputs(["v0", "v1"])
-    maps = explainer.explain_concepts(batch).maps
+    explainer = create_explainer("sped", model, concepts=str(sped_bank), progress=False,
+                                 **FAST_SPED)
+    batch, geometries = model_inputs(model, data, ["v0", "v1"])
+    maps = explainer.explain_concepts(batch).ungated_maps
     masks = bench["masks"]
     for evidence in ("photo_edge", "clutching_hand"):
         holders = [i for i, n in enumerate(["v0", "v1"]) if evidence in masks[n]]
-        means = [np.mean([iou(masks[["v0", "v1"][i]][evidence],
-                              geometries[i].to_image(maps[i, k])) for i in holders])
-                 for k in range(3)]
-        best = int(np.argmax(means))
+        means = {metric: [np.mean([score(masks[["v0", "v1"][i]][evidence],
+                                         geometries[i].to_image(maps[i, k])) for i in holders])
+                          for k in range(3)]
+                 for metric, score in (("iou", iou), ("niou", niou))}
+        best = int(np.argmax(means["niou"]))
         assert assignment[evidence]["concept"] == best
-        assert_close(assignment[evidence]["calibration_iou"], means[best], rtol=0,
-                     atol=SCORE_ATOL)
+        for metric in ("iou", "niou"):
+            assert_close(assignment[evidence][f"calibration_{metric}"], means[metric][best],
+                         rtol=0, atol=SCORE_ATOL, msg=f"{evidence} {metric}")
         assert assignment[evidence]["n"] == len(holders)
 
     rows = db_rows(tmp_path / "run")
     assert {image for image, *_ in rows} == {f"t{i}" for i in range(6)}  # val never scored
-    batch, geometries = inputs(["t0"])
+    batch, geometries = model_inputs(model, data, ["t0"])
     concept = assignment["photo_edge"]["concept"]
-    expected = iou(masks["t0"]["photo_edge"],
-                   geometries[0].to_image(explainer.explain_concepts(batch).maps[0, concept]))
+    expected = iou(masks["t0"]["photo_edge"], geometries[0].to_image(
+        explainer.explain_concepts(batch).ungated_maps[0, concept]))
     assert_close(rows[("t0", "sped-matched", "photo_edge", "iou")], expected, rtol=0,
                  atol=SCORE_ATOL)
     assert_close(rows[("t0", "sped", "photo_edge", "iou")],
@@ -332,7 +384,32 @@ def test_sped_single_map_and_matched_concepts(bench, tmp_path) -> None:
                      geometries[0].to_image(explainer.explain(batch)[0])),
                  rtol=0, atol=SCORE_ATOL)
     text = render_report(tmp_path / "run").read_text(encoding="utf-8")
-    assert "calibration IoU" in text and (tmp_path / "run" / "figures" / "concepts.png").is_file()
+    assert "calibration nIoU" in text and (tmp_path / "run" / "figures" / "concepts.png").is_file()
+
+
+@pytest.mark.slow
+def test_matched_protocol_calibrates_on_all_images_and_ignores_the_gate(bench, sped_bank,
+                                                                        tmp_path) -> None:
+    """With --limit 2 only t0 and t1 are scored, but all four val images calibrate; with a
+    gate no concept passes (activation threshold 10^6), SPED's single map is empty while the
+    matched concept's map is not."""
+    data = tmp_path / "data"
+    make_benchmark(data, n_test=6, n_val=4)
+    config = BenchmarkConfig(data=str(data), model=bench["config"].model,
+                             concepts=str(sped_bank), methods="sped,sped-matched",
+                             faithfulness=False, limit=2, unit_size=4,
+                             method_options={"sped": {**FAST_SPED, "activation_threshold": 1e6}})
+    out = tmp_path / "run"
+    run = run_benchmark(config, out, progress=False)
+    validation = ["v0", "v1", "v2", "v3"]
+    with RunStore(out / "results.sqlite") as store:
+        assert [r.name for r in store.images("calibration")] == validation
+        assert store.get_meta("sped_calibration")["images"] == validation
+    assert run.results["sped_assignment"]["photo_edge"]["n"] == len(validation)
+    assert {image for image, *_ in db_rows(out)} == {"t0", "t1"}
+    shown = {method: np.asarray(Image.open(out / "figures" / "maps" / f"t0__{method}.png"))
+             for method in ("sped", "sped-matched")}
+    assert shown["sped"].max() == 0 and shown["sped-matched"].max() > 0
 
 
 @pytest.mark.slow

@@ -33,7 +33,8 @@ GROUPS = {"concepts": {"discover", "label", "name", "show"}, "synth": {"generate
 # --images: how many images the demo generates, the folder of images an annotation file names,
 # how many training images the backbone study uses; --pretrained: a weights file, a folder.
 MEANINGS = {"--out": None, "--model": 3, "--data": 2, "--concepts": 3, "--batch-size": 2,
-            "--resume": 2, "--bench-images": 2, "--images": 3, "--pretrained": 2}
+            "--resume": 2, "--bench-images": 2, "--images": 3, "--pretrained": 2,
+            "--limit": 2}  # the benchmark's limit caps the scored images, not calibration
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

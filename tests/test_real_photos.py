@@ -154,6 +154,19 @@ def test_assignment_by_name_takes_the_most_important_concept_of_that_name() -> N
                for a in assignment.values())
 
 
+def test_assignment_by_name_takes_the_exact_name_before_numbered_ones() -> None:
+    """``xfas concepts label`` names a second and third concept on one type "photo edge 2"
+    and "photo edge 3": the plain name wins even when less important, then the lowest
+    number; a name that only starts like the type is no match."""
+    names = ["photo edge 2", "photo edge", "photo edge 3", "photo edges"]
+    assignment = assign_by_name(names, [0.5, 0.1, 0.3, 0.1], ["photo_edge"])
+    assert assignment["photo_edge"]["concept"] == 1
+    assert assignment["photo_edge"]["calibration_niou"] is None
+    without_plain = assign_by_name(["photo edge 3", "photo edges", "photo edge 2"],
+                                   [0.5, 0.4, 0.1], ["photo_edge"])
+    assert without_plain["photo_edge"]["concept"] == 2
+
+
 def test_assignment_by_name_of_unnamed_concepts_is_empty() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -18,6 +18,7 @@ from xfas.explain import create_explainer
 from xfas.sped import SPED, ConceptBank, ConceptExplanation, describe_explanation
 from xfas.sped.crops import CropGrid
 from xfas.sped.describe import location_words
+from xfas.sped.labeling import overlap_table
 
 from helpers.tolerance import assert_close
 
@@ -159,6 +160,10 @@ def test_activation_is_the_mean_coefficient_over_the_typical_value() -> None:
     assert exp.activated[0].tolist() == [True, False, False]
     # maps of concepts that are not activated are set to exact zeros
     assert float(exp.maps[0, 1].abs().sum()) == 0.0 and float(exp.maps[0, 2].sum()) == 0.0
+    # without the gate, concept 2 (present, under half its typical value) keeps its map
+    peak_y, peak_x = divmod(int(exp.ungated_maps[0, 2].argmax()), SIZE)
+    assert 24 <= peak_y < 32 and 24 <= peak_x < 32
+    assert torch.equal(exp.maps, exp.ungated_maps * exp.activated[:, :, None, None])
     sped.activation_threshold = 0.7
     assert sped.explain(image).activated[0].tolist() == [False, False, False]
     sped.activation_threshold = 0.3
@@ -308,7 +313,8 @@ def hand_made_explanation(probability: float) -> ConceptExplanation:
     face[24:40, 24:40] = 1.0
     maps = torch.stack([hand, face, edge])[None]
     return ConceptExplanation(
-        maps=maps, activation=torch.tensor([[0.9, 0.2, 1.4]]),
+        maps=maps * torch.tensor([1.0, 0.0, 1.0])[None, :, None, None], ungated_maps=maps,
+        activation=torch.tensor([[0.9, 0.2, 1.4]]),
         activated=torch.tensor([[True, False, True]]),
         importance=torch.tensor([0.30, 0.29, 0.41]),
         names=["clutching hand", "face", "photo edge"],
@@ -335,6 +341,34 @@ def test_location_words_of_compact_maps(box, words) -> None:
     y0, y1, x0, x1 = box
     saliency[y0:y1, x0:x1] = 1.0
     assert location_words(saliency) == words
+
+
+# ---------------------------------------------------------------------------- labels
+def test_concepts_proposed_for_one_type_get_distinct_names_in_order_of_lift() -> None:
+    """One 8 x 8 image, one grid cell per pixel. Photo edge: the top row and left column
+    (15 cells), hand: the bottom-right 4 x 4. Concepts 0 (the top row) and 3 (the rest of
+    the left column) lie wholly on the edge (the same lift, 64 / 15), concept 1 (the top two
+    rows) has 9 of its 16 cells on it, concept 2 lies on the hand."""
+    edge = torch.zeros(1, 8, 8, dtype=torch.bool)
+    edge[0, 0, :] = True
+    edge[0, :, 0] = True
+    hand = torch.zeros(1, 8, 8, dtype=torch.bool)
+    hand[0, 4:, 4:] = True
+    maps = torch.zeros(1, 4, 8, 8)
+    maps[0, 0, 0, :] = 1.0
+    maps[0, 1, :2, :] = 1.0
+    maps[0, 2, 4:, 4:] = 1.0
+    maps[0, 3, 1:, 0] = 1.0
+    explanation = ConceptExplanation(
+        maps=maps, ungated_maps=maps, activation=torch.ones(1, 4),
+        activated=torch.ones(1, 4, dtype=torch.bool), importance=torch.full((4,), 0.25),
+        names=[f"concept {k + 1}" for k in range(4)], spoof_probability=torch.ones(1),
+        combined=maps[:, 0])
+    proposal = overlap_table(explanation, {"photo_edge": edge, "clutching_hand": hand}, (8, 8))
+    assert proposal.proposed == ["photo_edge", "photo_edge", "clutching_hand", "photo_edge"]
+    assert_close(proposal.lift[[0, 1, 3], 0], [64 / 15, 9 / 16 * 64 / 15, 64 / 15])
+    assert proposal.names(explanation.names) == {
+        0: "photo edge", 1: "photo edge 3", 2: "clutching hand", 3: "photo edge 2"}
 
 
 def test_location_words_of_spread_maps() -> None:

@@ -30,7 +30,7 @@ class BenchmarkConfig:
             (``BY_NAME``): from the bank's concept names instead (``assign_by_name``), with no
             calibration images, for data too small to set any aside.
         calibration_fraction: without splits, the seeded share set aside for calibration.
-        limit: at most this many scored (and calibration) images.
+        limit: at most this many scored images (calibration always uses all of its images).
         seed: every random choice (tie-breaking, explainers, splits).
         fraction: share of top pixels binarised for IoU / nIoU (the benchmark's 30 %).
         faithfulness: compute deletion / insertion AUC; ``steps`` of their curves.

@@ -5,7 +5,8 @@ thumbnails stored under ``figures/`` during the run, so it needs neither the mod
 data. It is one self-contained file: CSS inline, every picture a base64 ``data:`` URI, no
 external URL.
 
-Sections: Table I (with faithfulness), the pointing game, bar charts of IoU and nIoU with
+Sections: Table I (with faithfulness; bold marks an evidence type's nIoU whose method
+is significantly better than every other), the pointing game, bar charts of IoU and nIoU with
 bootstrap 95 % intervals per evidence type, the grid of images x methods (maps overlaid, the
 evidence outlined), SPED's assignment of concepts to evidence types and its concepts' crops,
 the problems found in the data, and the run's configuration.
@@ -20,7 +21,8 @@ from typing import Any, Mapping, Sequence
 
 from xfas.benchmark.figures import CONCEPTS_FIGURE, FIGURES, bar_chart, method_grid
 from xfas.benchmark.store import DB_NAME, RunStore
-from xfas.benchmark.tables import differences, evidence_counts, format_value, summarize, table_rows
+from xfas.benchmark.tables import (differences, evidence_counts, format_value, significance_note,
+                                   significant_cells, summarize, table_rows)
 from xfas.errors import XfasError
 from xfas.plots import data_uri
 
@@ -78,17 +80,14 @@ def html_page(title: str, sections: Sequence[str]) -> str:
 
 
 def table_one(results: Mapping[str, Any]) -> str:
-    """Table I as HTML; the best value of each column in bold (lowest for deletion AUC)."""
+    """Table I as HTML; an evidence type's nIoU in bold where its method is significantly
+    better than every other (``significant_cells``)."""
     columns, rows = table_rows(results)
-    best = []
-    for c, column in enumerate(columns):
-        values = [row[c] for row in rows if row[c] is not None]
-        best.append(None if not values else (min(values) if column == "deletion AUC"
-                                              else max(values)))
+    bold = significant_cells(results)
     cells = [[method] + [format_value(v) for v in row]
              for method, row in zip(results["methods"], rows)]
-    classes = [[""] + ["best" if v is not None and v == best[c] else ""
-                       for c, v in enumerate(row)] for row in rows]
+    classes = [[""] + ["best" if (method, column) in bold else "" for column in columns]
+               for method in results["methods"]]
     headers = ["method"] + [c.replace("deletion AUC", "deletion AUC ↓")
                             .replace("insertion AUC", "insertion AUC ↑") for c in columns]
     counts = ", ".join(f"{e}: {n}" for e, n in evidence_counts(results).items())
@@ -98,7 +97,8 @@ def table_one(results: Mapping[str, Any]) -> str:
             f"nIoU against each evidence mask; images per evidence type: {html.escape(counts)}. "
             "Faithfulness (RISE): deletion AUC of the spoof probability as the map's top pixels "
             "are removed (lower is better), insertion AUC as they are revealed on a blurred "
-            "image (higher is better).</p>")
+            "image (higher is better).</p>"
+            f"<p class=\"note\">{html.escape(significance_note(results))}</p>")
 
 
 def _pointing(results: Mapping[str, Any]) -> str:
@@ -132,8 +132,8 @@ def _sped(run: Path, results: Mapping[str, Any], calibration: Mapping[str, Any] 
     parts = []
     assignment = results.get("sped_assignment") or {}
     if assignment:
-        rows = [[e, str(a["concept"]), a["name"], format_value(a["calibration_iou"]), str(a["n"])]
-                for e, a in assignment.items()]
+        rows = [[e, str(a["concept"]), a["name"], format_value(a.get("calibration_niou")),
+                 str(a["n"])] for e, a in assignment.items()]
         if all(a.get("by") == "name" for a in assignment.values()):
             parts.append("<p>Each evidence type is scored (<code>sped-matched</code>) with the "
                          "concept the bank names after it (no calibration images).</p>")
@@ -141,12 +141,13 @@ def _sped(run: Path, results: Mapping[str, Any], calibration: Mapping[str, Any] 
             parts.append("<p>Each evidence type is scored (<code>sped-matched</code>) with the "
                          "concept whose maps overlapped its masks best on the calibration "
                          "images, which are never scored.</p>")
-        parts.append(html_table(["evidence", "concept", "name", "calibration IoU", "images"], rows))
+        parts.append(html_table(["evidence", "concept", "name", "calibration nIoU", "images"],
+                                rows))
     if calibration:
         names = calibration.get("names", [])
-        matrix = calibration.get("mean_iou", {})
+        matrix = calibration.get("mean_niou", calibration.get("mean_iou", {}))
         rows = [[e] + [format_value(v) for v in values] for e, values in matrix.items()]
-        parts.append(f"<p class=\"note\">Mean calibration IoU of every concept "
+        parts.append(f"<p class=\"note\">Mean calibration nIoU of every concept "
                      f"({len(calibration.get('images', []))} calibration images):</p>")
         parts.append(html_table(["evidence", *names], rows))
     crops = run / FIGURES / CONCEPTS_FIGURE

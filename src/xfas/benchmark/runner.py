@@ -40,6 +40,9 @@ from xfas.benchmark.tables import markdown_table, write_tables
 from xfas.errors import XfasError
 from xfas.progress import progress_bar
 
+Matrix = dict[str, list[float | None]]  # evidence type -> the mean score of each concept
+
+
 @dataclass
 class BenchmarkRun:
     """What ``run_benchmark`` did: the run folder, its results, and how many units it
@@ -285,9 +288,10 @@ def concept_figure(bank_path: str, out: Path) -> None:
 
 def _calibrate(config: BenchmarkConfig, spec: WorkerSpec, store: RunStore, *, executor: Executor,
                progress: bool) -> dict[str, int]:
-    """The SPED concept assigned to each evidence type: the one with the highest mean IoU on
-    the calibration images (ties: the lower index), or with ``calibration_split="names"`` the
-    one named after it (``assign_by_name``). Stored, so it is made once per run."""
+    """The SPED concept assigned to each evidence type: the one with the highest mean nIoU
+    (the score Table I reports) on every calibration image, whatever ``limit`` (ties: the
+    lower index), or with ``calibration_split="names"`` the one named after it
+    (``assign_by_name``). Stored, so it is made once per run."""
     stored = store.get_meta("sped_assignment")
     if stored is not None:
         return {e: int(a["concept"]) for e, a in stored.items()}
@@ -301,7 +305,7 @@ def _calibrate(config: BenchmarkConfig, spec: WorkerSpec, store: RunStore, *, ex
         return {e: int(a["concept"]) for e, a in assignment.items()}
     records = store.images("calibration")
     units = plan_units(records, [(CALIBRATE,)], config.unit_size)
-    rows: list[tuple[str, str, int, float]] = []
+    rows: list[tuple[str, str, int, float, float]] = []
     names: list[str] = []
     with progress_bar(progress) as bar:
         task = bar.add_task("SPED calibration", total=len(units))
@@ -309,41 +313,54 @@ def _calibrate(config: BenchmarkConfig, spec: WorkerSpec, store: RunStore, *, ex
             rows += result.rows
             names = result.names
             bar.advance(task)
-    assignment, matrix = assign_concepts(rows, names)
-    store.set_meta("sped_calibration", {"images": [r.name for r in records], "mean_iou": matrix,
+    assignment, matrices = assign_concepts(rows, names)
+    store.set_meta("sped_calibration", {"images": [r.name for r in records], **matrices,
                                         "names": names})
     store.set_meta("sped_assignment", assignment)
     return {e: int(a["concept"]) for e, a in assignment.items()}
 
 
-def assign_concepts(rows: Sequence[tuple[str, str, int, float]], names: Sequence[str]
-                    ) -> tuple[dict[str, dict[str, Any]], dict[str, list[float | None]]]:
-    """(assignment, mean IoU matrix) from calibration rows (image, evidence, concept, IoU):
-    each evidence type gets the concept with the highest mean IoU over the images with that
-    mask; ties go to the lower concept index; NaN IoUs are left out of means."""
-    by_evidence: dict[str, dict[int, list[float]]] = {}
-    for _, evidence, concept, value in rows:
-        by_evidence.setdefault(evidence, {}).setdefault(int(concept), []).append(value)
+def _means(values: dict[int, list[float]], count: int) -> np.ndarray:
+    """Mean of each concept's finite values (NaN left out); -inf where a concept has none."""
+    means = np.full(count, -np.inf)
+    for concept, scores in values.items():
+        finite = [v for v in scores if not np.isnan(v)]
+        if finite:
+            means[concept] = float(np.mean(finite))
+    return means
+
+
+def assign_concepts(rows: Sequence[tuple[str, str, int, float, float]], names: Sequence[str]
+                    ) -> tuple[dict[str, dict[str, Any]], dict[str, Matrix]]:
+    """(assignment, {"mean_iou": matrix, "mean_niou": matrix}) from calibration rows (image,
+    evidence, concept, IoU, nIoU): each evidence type gets the concept with the highest mean
+    nIoU over the images with that mask, the score Table I reports (ties: the lower concept
+    index; NaN left out of means). Each assignment records that mean ("calibration_niou"),
+    the same concept's mean IoU ("calibration_iou") and the images behind them ("n")."""
+    by_evidence: dict[str, tuple[dict[int, list[float]], dict[int, list[float]]]] = {}
+    for _, evidence, concept, iou_value, niou_value in rows:
+        ious, nious = by_evidence.setdefault(evidence, ({}, {}))
+        ious.setdefault(int(concept), []).append(iou_value)
+        nious.setdefault(int(concept), []).append(niou_value)
     assignment: dict[str, dict[str, Any]] = {}
-    matrix: dict[str, list[float | None]] = {}
+    matrices: dict[str, Matrix] = {"mean_iou": {}, "mean_niou": {}}
     for evidence in sorted(by_evidence):
-        per_concept = by_evidence[evidence]
-        count = len(names) if names else max(per_concept) + 1
-        means = np.full(count, -np.inf)
-        for concept, values in per_concept.items():
-            finite = [v for v in values if not np.isnan(v)]
-            if finite:
-                means[concept] = float(np.mean(finite))
-        matrix[evidence] = [None if np.isinf(v) else float(v) for v in means]
-        if np.isinf(means).all():
-            warnings.warn(f"SPED calibration: no usable IoU for {evidence}; sped-matched does "
+        ious, nious = by_evidence[evidence]
+        count = len(names) if names else max(nious) + 1
+        mean_iou, mean_niou = _means(ious, count), _means(nious, count)
+        for key, means in (("mean_iou", mean_iou), ("mean_niou", mean_niou)):
+            matrices[key][evidence] = [None if np.isinf(v) else float(v) for v in means]
+        if np.isinf(mean_niou).all():
+            warnings.warn(f"SPED calibration: no usable nIoU for {evidence}; sped-matched does "
                           "not score it", stacklevel=2)
             continue
-        best = int(np.argmax(means))  # the first maximum: ties go to the lower index
+        best = int(np.argmax(mean_niou))  # the first maximum: ties go to the lower index
         assignment[evidence] = {
             "concept": best, "name": names[best] if best < len(names) else f"concept {best + 1}",
-            "calibration_iou": float(means[best]), "n": len(per_concept[best])}
-    return assignment, matrix
+            "calibration_niou": float(mean_niou[best]),
+            "calibration_iou": float(mean_iou[best]),
+            "n": sum(not np.isnan(v) for v in nious[best])}
+    return assignment, matrices
 
 
 def concept_key(name: str) -> str:
@@ -352,24 +369,37 @@ def concept_key(name: str) -> str:
     return " ".join(name.replace("_", " ").replace("-", " ").lower().split())
 
 
+def name_rank(name: str, evidence: str) -> int | None:
+    """How a concept's name matches an evidence type: 1 for its exact name ("photo edge"),
+    N for the N-th concept ``xfas concepts label`` gave that name ("photo edge 2"), None
+    for any other name."""
+    key, wanted = concept_key(name), concept_key(evidence)
+    if key == wanted:
+        return 1
+    stem, _, number = key.rpartition(" ")
+    return int(number) if stem == wanted and number.isdigit() and int(number) >= 2 else None
+
+
 def assign_by_name(names: Sequence[str], importances: Sequence[float],
                    evidence_types: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The assignment ``assign_concepts`` would store, taken from the concepts' names instead
     of calibration images: each evidence type gets the concept named after it (the names
-    ``xfas concepts label`` gives: "photo_edge" -> "photo edge"); of several with that name,
-    the most important (ties: the lower index). A type no concept is named after is left out
-    with a warning, and ``sped-matched`` does not score it."""
+    ``xfas concepts label`` gives: "photo_edge" -> "photo edge"); the exact name comes first,
+    then the numbered ones label gives further matches ("photo edge 2", then 3, ...); of
+    several with the same name, the most important (ties: the lower index). A type no concept
+    is named after is left out with a warning, and ``sped-matched`` does not score it."""
     assignment: dict[str, dict[str, Any]] = {}
     for evidence in evidence_types:
-        named = [k for k, name in enumerate(names) if concept_key(name) == concept_key(evidence)]
+        ranks = {k: name_rank(name, evidence) for k, name in enumerate(names)}
+        named = [k for k, rank in ranks.items() if rank is not None]
         if not named:
             warnings.warn(f"SPED assignment by name: no concept is named {concept_key(evidence)!r}"
                           f" (names: {', '.join(names)}); sped-matched does not score "
                           f"{evidence}", stacklevel=2)
             continue
-        best = max(named, key=lambda k: (float(importances[k]), -k))
-        assignment[evidence] = {"concept": best, "name": names[best], "calibration_iou": None,
-                                "n": 0, "by": "name"}
+        best = min(named, key=lambda k: (ranks[k], -float(importances[k]), k))
+        assignment[evidence] = {"concept": best, "name": names[best], "calibration_niou": None,
+                                "calibration_iou": None, "n": 0, "by": "name"}
     return assignment
 
 

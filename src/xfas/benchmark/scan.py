@@ -53,7 +53,8 @@ def scan_benchmark(root: str | Path, split: str | None = AUTO, calibration_split
         need_calibration: choose calibration images at all (only ``sped-matched`` needs them).
         calibration_fraction: without a split, the seeded share of images set aside for
             calibration (and not scored).
-        limit: at most this many scored (and calibration) images, first by name.
+        limit: at most this many scored images, first by name; the calibration images are
+            never capped, so a quick run's SPED assignment rests on all of them.
         detector: a ``FaceDetector`` for crop models (their images need a face box), else None.
     """
     root = Path(root)
@@ -81,7 +82,7 @@ def scan_benchmark(root: str | Path, split: str | None = AUTO, calibration_split
             info["calibration"] = (f"{calibration_fraction:.0%} of the images, seeded "
                                    f"(seed {seed}), set aside and not scored")
     if limit is not None:
-        candidates, calibration = candidates[:limit], calibration[:limit]
+        candidates = candidates[:limit]
     paths = layout.image_files()
     listed = {name: entry.evidence for name, entry in manifest.items()}
     records = {SCORED: [], CALIBRATION: []}

@@ -7,6 +7,10 @@ small maps the report's grid shows), returned to the parent, which alone writes 
 
 Scores per image, method and evidence type with a mask: IoU, nIoU and the pointing game of the
 map in image coordinates (crop models' maps are zero outside the crop, ``CropGeometry``).
+``sped`` scores SPED's single map (activated concepts only); ``sped-matched`` scores, per
+evidence type, the assigned concept's map without activation gating, the same maps its
+calibration compared (``compute_calibration``), so a concept the gate calls absent on an image
+is still scored where it is rather than as an empty map.
 Faithfulness per image and method, on the model's input: deletion and insertion AUC of the
 spoof probability (RISE), with the baselines of RISE (zero for deletion, blur for insertion).
 """
@@ -82,9 +86,9 @@ class UnitResult:
 
 @dataclass
 class CalibrationResult:
-    """IoU of every SPED concept map against every mask of the calibration images."""
+    """IoU and nIoU of every SPED concept map against every mask of the calibration images."""
 
-    rows: list[tuple[str, str, int, float]]  # (image, evidence, concept, IoU)
+    rows: list[tuple[str, str, int, float, float]]  # (image, evidence, concept, IoU, nIoU)
     names: list[str]
 
 
@@ -199,7 +203,8 @@ def _load(model: Any, images: Sequence[UnitImage]) -> tuple[torch.Tensor, list[_
 
 def _explain(ctx: WorkerContext, spec: WorkerSpec, methods: Sequence[str],
              *, batch: torch.Tensor) -> dict[str, torch.Tensor]:
-    """{method: maps (N, S, S)} on the model input; ``sped-matched``: (N, K, S, S)."""
+    """{method: maps (N, S, S)} on the model input; ``sped-matched``: (N, K, S, S), every
+    concept's map without activation gating."""
     from xfas.explain import explain_many
 
     cams = [m for m in methods if m not in (SPED, SPED_MATCHED)
@@ -212,7 +217,7 @@ def _explain(ctx: WorkerContext, spec: WorkerSpec, methods: Sequence[str],
     if SPED in methods or SPED_MATCHED in methods:
         explanation = ctx.explainer(SPED, spec).explain_concepts(batch)
         maps[SPED] = explanation.combined
-        maps[SPED_MATCHED] = explanation.maps
+        maps[SPED_MATCHED] = explanation.ungated_maps
     for method in methods:
         if method not in maps:
             maps[method] = ctx.explainer(method, spec).explain(batch, target="spoof")
@@ -283,12 +288,13 @@ def compute_unit(spec: WorkerSpec, unit: Unit) -> UnitResult:
 
 
 def compute_calibration(spec: WorkerSpec, unit: Unit) -> CalibrationResult:
-    """IoU of each SPED concept's map (image coordinates) against each mask of the unit's
-    calibration images: what the assignment of concepts to evidence types is made from."""
+    """IoU and nIoU of each SPED concept's map (image coordinates, without activation
+    gating, as ``sped-matched`` scores it) against each mask of the unit's calibration images:
+    what the assignment of concepts to evidence types is made from."""
     ctx = context(spec)
     batch, loaded = _load(ctx.model, unit.images)
     explanation = ctx.explainer(SPED, spec).explain_concepts(batch)
-    concept_maps = explanation.maps.detach().float().cpu()
+    concept_maps = explanation.ungated_maps.detach().float().cpu()
     fraction, seed = spec.config.fraction, spec.config.seed
     rows = []
     for index, image in enumerate(loaded):
@@ -296,5 +302,6 @@ def compute_calibration(spec: WorkerSpec, unit: Unit) -> CalibrationResult:
         for evidence, mask in image.masks.items():
             for concept in range(full.shape[0]):
                 rows.append((image.item.name, evidence, concept,
-                             iou(mask, full[concept], fraction, seed=seed)))
+                             iou(mask, full[concept], fraction, seed=seed),
+                             niou(mask, full[concept], fraction, seed=seed)))
     return CalibrationResult(rows, list(explanation.names))

@@ -2,8 +2,9 @@
 
 Rows are methods; columns are the evidence types x {IoU, nIoU} (the papers' four, then the
 attack surfaces and any other type the data has), then the mean over the papers' four types
-and the faithfulness columns (deletion AUC, lower is better; insertion AUC, higher is better). Every number is the mean over images of the per-image rows in the store (NaN left
-out), so the tables are a pure function of ``results.sqlite``.
+and the faithfulness columns (deletion AUC, lower is better; insertion AUC, higher is better).
+Every number is the mean over images of the per-image rows in the store (NaN left out), so the
+tables are a pure function of ``results.sqlite``.
 
 ``results.json`` (the contract other tools read)::
 
@@ -11,11 +12,21 @@ out), so the tables are a pure function of ``results.sqlite``.
      "pointing_game": {METHOD: {EVIDENCE: {"rate", "n"}}},
      "mean": {METHOD: {"iou", "niou", "pointing_game"}},  # over the papers' four types
      "faithfulness": {METHOD: {"deletion_auc", "insertion_auc", "n"}},
-     "sped_assignment": {EVIDENCE: {"concept", "name", "calibration_iou", "n"}},
+     "sped_assignment": {EVIDENCE: {"concept", "name", "calibration_niou",
+                                    "calibration_iou", "n"}},  # chosen by nIoU
+     "significance": {EVIDENCE: {"metric": "niou", "test", "alpha", "min_pairs",
+                                 "pairs": {"A vs B": {"n", "p", "p_holm", "better"}},
+                                 "best"}},
      "problems": {REASON: count}, "methods": [...], "evidence_types": [...],
      "config": {...}, "model_fingerprint", "versions", "created", "data": {...}}
 
 Missing values are ``null``; ``*_ci`` are percentile-bootstrap 95 % intervals over images.
+``significance`` compares every two methods of an evidence type on the images both scored
+(per-image nIoU, two-sided Wilcoxon signed-rank, Holm-corrected over the type's pairs; see
+``xfas/benchmark/significance.py``): ``n`` paired images, ``p`` and ``p_holm`` (``null`` with
+fewer than ``min_pairs`` images), ``better`` the method ahead when ``p_holm < alpha`` (0.05);
+``best`` is the method with the highest mean nIoU when it is significantly better than every
+other method that scored the type, else ``null``. Table I bolds that method's nIoU.
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from xfas.benchmark.metrics import bootstrap_ci, mean_ignoring_nan
+from xfas.benchmark.significance import ALPHA, MIN_PAIRS, TEST, significance
 from xfas.benchmark.store import IMAGE_EVIDENCE, RunStore
 from xfas.data.benchmark_layout import EVIDENCE_TYPES
 
@@ -48,8 +60,11 @@ def summarize(store: RunStore) -> dict[str, Any]:
     methods = list(config.get("methods", []))
     scan = store.get_meta("scan") or {}
     values: dict[tuple[str, str, str], list[float]] = defaultdict(list)
-    for _, method, evidence, metric, value in store.scores():  # by image: same sums, same CIs
+    per_image: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
+    for image, method, evidence, metric, value in store.scores():  # by image: same sums, same CIs
         values[(method, evidence, metric)].append(value)
+        if metric == "niou":
+            per_image[evidence].setdefault(method, {})[image] = value
     known = list(scan.get("evidence_types", []))
     found = {e for (_, e, _) in values if e != IMAGE_EVIDENCE}
     evidence_types = [e for e in known if e in found] + sorted(found - set(known))
@@ -89,10 +104,12 @@ def summarize(store: RunStore) -> dict[str, Any]:
                                     "insertion_auc": _number(insertion[0]),
                                     "n": max(deletion[1], insertion[1])}
     problems = Counter(p.reason for p in store.problems())
+    tested = significance({e: {m: per_image[e][m] for m in methods if m in per_image[e]}
+                           for e in evidence_types})
     return {"table": table, "pointing_game": pointing, "mean": means,
             "faithfulness": faithfulness,
             "sped_assignment": store.get_meta("sped_assignment") or {},
-            "problems": dict(sorted(problems.items())), "methods": methods,
+            "significance": tested, "problems": dict(sorted(problems.items())), "methods": methods,
             "evidence_types": evidence_types, "data": scan, "config": config,
             "model_fingerprint": info.get("fingerprint"), "versions": info.get("versions"),
             "created": info.get("created")}
@@ -144,26 +161,51 @@ def evidence_counts(results: Mapping[str, Any]) -> dict[str, int]:
             for e in results["evidence_types"]}
 
 
+def significant_cells(results: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """The (method, column) cells of Table I in bold: each evidence type's nIoU of its
+    ``best`` method, the one significantly better than every other (see ``significance``)."""
+    return {(tested["best"], f"{evidence} nIoU")
+            for evidence, tested in (results.get("significance") or {}).items()
+            if tested.get("best") is not None}
+
+
+def significance_note(results: Mapping[str, Any]) -> str:
+    """What bold means in Table I, and which evidence types had pairs too small to test."""
+    note = (f"Bold: a type's highest nIoU where that method is significantly better than every "
+            f"other method that scored the type (per-image nIoU on the images both scored, "
+            f"{TEST}, alpha {ALPHA}).")
+    untested = [evidence for evidence, tested in (results.get("significance") or {}).items()
+                if any(pair["p"] is None for pair in tested["pairs"].values())]
+    if untested:
+        note += (f" Not tested (fewer than {MIN_PAIRS} images scored by both methods of a "
+                 f"pair): {', '.join(untested)}.")
+    return note
+
+
 def markdown_table(results: Mapping[str, Any]) -> str:
-    """Table I in Markdown (3 decimals; – where a method has no score), with the number of
-    images per evidence type and the SPED assignment under it."""
+    """Table I in Markdown (3 decimals; – where a method has no score; bold as
+    ``significant_cells`` says), with the number of images per evidence type, what bold
+    means and the SPED assignment under it."""
     columns, rows = table_rows(results)
+    bold = significant_cells(results)
     heads = [c.replace("deletion AUC", "deletion AUC ↓").replace("insertion AUC",
                                                                    "insertion AUC ↑")
              for c in columns]
     lines = ["| method | " + " | ".join(heads) + " |",
              "|---|" + "---:|" * len(columns)]
     for method, row in zip(results["methods"], rows):
-        lines.append(f"| {method} | " + " | ".join(format_value(v) for v in row) + " |")
+        cells = [f"**{format_value(v)}**" if (method, column) in bold else format_value(v)
+                 for column, v in zip(columns, row)]
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
     counts = [f"{e} {n}" for e, n in evidence_counts(results).items()]
-    notes = [f"Top {results['config'].get('fraction', 0.3):.0%} of pixels; images per "
-             f"evidence type: {', '.join(counts) or 'none'}."]
+    notes = [(f"Top {results['config'].get('fraction', 0.3):.0%} of pixels; images per "
+              f"evidence type: {', '.join(counts) or 'none'}."), significance_note(results)]
     assignment = results.get("sped_assignment") or {}
     if assignment:
         notes.append("SPED assignment: " + "; ".join(
             f"{e} → {a['name']} (by its name)" if a.get("by") == "name" else
-            f"{e} → {a['name']} (calibration, never scored: IoU "
-            f"{format_value(a['calibration_iou'])}, n {a['n']})"
+            f"{e} → {a['name']} (calibration, never scored: nIoU "
+            f"{format_value(a.get('calibration_niou'))}, n {a['n']})"
             for e, a in assignment.items()))
     if results.get("problems"):
         notes.append("Problems: " + ", ".join(f"{r} {n}" for r, n in results["problems"].items())

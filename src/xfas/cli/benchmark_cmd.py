@@ -16,8 +16,8 @@ from xfas.cli.app import INTERRUPTED, app, run_by_default
 from xfas.cli.loading import open_model
 from xfas.cli.options import (AssetsOption, BatchSizeOption, CardOption, ConceptBankOption,
                               EvidenceDataOption, LayerOption, LimitOption, MethodsOption,
-                              ModelOption, ProgressOption, SeedOption, SplitOption,
-                              ThresholdOption)
+                              ModelOption, ProgressOption, ScoredLimitOption, SeedOption,
+                              SplitOption, ThresholdOption)
 from xfas.cli.parsing import check_choice
 from xfas.errors import XfasError
 
@@ -45,7 +45,7 @@ def run_command(
                                           "Without splits, a seeded 20 % is set aside. "
                                           "'names': assign each type the concept named "
                                           "after it (xfas concepts label), no calibration."),
-    limit: LimitOption = None,
+    limit: ScoredLimitOption = None,
     seed: SeedOption = None,
     faithfulness: bool | None = typer.Option(
         None, "--faithfulness/--no-faithfulness",

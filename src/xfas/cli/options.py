@@ -46,6 +46,9 @@ SplitOption = Annotated[str | None, typer.Option(
                     "also take 'all').")]
 LimitOption = Annotated[int | None, typer.Option(
     "--limit", min=1, help="Use at most N images (quick runs).")]
+ScoredLimitOption = Annotated[int | None, typer.Option(
+    "--limit", min=1, help="Score at most N images (quick runs); SPED's calibration still uses "
+                           "every calibration image.")]
 SeedOption = Annotated[int | None, typer.Option(
     "--seed", help="Seed of every random choice: the same seed, the same output.")]
 SizeOption = Annotated[int, typer.Option(

@@ -10,6 +10,8 @@ An image's activation of concept k is the mean of U_i[:, k] over positions divid
 concept's typical value (its mean over the fit images' full views); the concept is *activated*
 when that ratio is at least ``activation_threshold`` (0.5 by default: half its usual
 strength). Maps of concepts that are not activated are all zero: the concept is absent.
+The maps before that gating are kept too (``ungated_maps``): the benchmark's matched protocol
+scores the assigned concept's map on every image, whether or not the gate lets it through.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ class ConceptExplanation:
 
     Attributes:
         maps: (N, K, H, W) float32 in [0, 1], one map per concept (zero where absent).
+        ungated_maps: (N, K, H, W) the same maps without activation gating: zero only where
+            the concept's coefficients are.
         activation: (N, K) mean concept coefficient relative to the concept's typical value.
         activated: (N, K) bool, ``activation >= activation_threshold``.
         importance: (K,) concept importances (Sobol total indices, summing to 1).
@@ -38,6 +42,7 @@ class ConceptExplanation:
     """
 
     maps: torch.Tensor
+    ungated_maps: torch.Tensor
     activation: torch.Tensor
     activated: torch.Tensor
     importance: torch.Tensor
@@ -72,17 +77,14 @@ def relative_activation(coefficients: torch.Tensor, typical: torch.Tensor) -> to
 
 
 def concept_maps(coefficients: torch.Tensor, size: tuple[int, int],
-                 map_threshold: float = 0.1,
-                 *, keep: torch.Tensor | None = None) -> torch.Tensor:
+                 map_threshold: float = 0.1) -> torch.Tensor:
     """Coefficient maps (N, K, h, w) -> (N, K, H, W) in [0, 1]: bilinear upsampling, division
-    by each map's maximum, zero under ``map_threshold`` of it; maps where ``keep`` (N, K) is
-    False, or whose maximum is 0, are all zero."""
+    by each map's maximum, zero under ``map_threshold`` of it; maps whose maximum is 0 are all
+    zero. No activation gating here (``SPED.explain`` applies it)."""
     maps = F.interpolate(coefficients.float(), size=tuple(size), mode="bilinear",
                          align_corners=False).clamp_min(0.0)
     peak = maps.amax(dim=(2, 3), keepdim=True)
     alive = peak > 0
-    if keep is not None:
-        alive = alive & keep[:, :, None, None]
     maps = maps / torch.where(alive, peak, torch.ones_like(peak))
     maps = torch.where(maps >= map_threshold, maps, torch.zeros_like(maps))
     return maps * alive

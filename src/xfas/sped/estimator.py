@@ -372,12 +372,14 @@ class SPED:
         typical = torch.as_tensor(self.bank_.typical_activation, device=coefficients.device)
         activation = relative_activation(coefficients, typical).float()
         activated = activation >= self.activation_threshold
-        maps = torch.nan_to_num(concept_maps(coefficients, tuple(images.shape[-2:]),
-                                             self.map_threshold, keep=activated),
-                                nan=0.0, posinf=0.0, neginf=0.0)
+        ungated = torch.nan_to_num(concept_maps(coefficients, tuple(images.shape[-2:]),
+                                                self.map_threshold),
+                                   nan=0.0, posinf=0.0, neginf=0.0)
+        maps = ungated * activated[:, :, None, None]  # absent concepts: all zero
         importance = torch.as_tensor(self.bank_.importances, dtype=torch.float32,
                                      device=maps.device)
-        return ConceptExplanation(maps=maps, activation=activation, activated=activated,
+        return ConceptExplanation(maps=maps, ungated_maps=ungated, activation=activation,
+                                  activated=activated,
                                   importance=importance, names=self.names,
                                   spoof_probability=torch.cat(scores).float(),
                                   combined=combine_maps(maps, importance, activated))

@@ -12,6 +12,9 @@ For concept k and evidence e, over the images where k is activated:
 
 The proposal for k is the evidence type of highest lift among those with share >= ``min_share``
 and lift >= ``min_lift``; none when no type qualifies (e.g. a face or background concept).
+Several concepts proposed for one type get distinct names in order of their lift on it
+("photo edge", "photo edge 2", ...), so each name picks out one concept (``assign_by_name``
+takes the exact name first).
 """
 
 from __future__ import annotations
@@ -49,9 +52,20 @@ class LabelProposal:
     proposed: list[str | None]
 
     def names(self, current: list[str]) -> dict[int, str]:
-        """{index: label} for the concepts with a proposal ("photo_edge" -> "photo edge")."""
-        return {k: label.replace("_", " ") for k, label in enumerate(self.proposed)
-                if label is not None and k < len(current)}
+        """{index: label} for the concepts with a proposal ("photo_edge" -> "photo edge");
+        of several concepts proposed for one type, the one of highest lift on it takes the
+        plain name and the others "photo edge 2", "photo edge 3", ... in order of lift (ties:
+        the lower index)."""
+        labels: dict[int, str] = {}
+        for evidence in dict.fromkeys(p for p in self.proposed if p is not None):
+            column = self.evidence.index(evidence)
+            holders = sorted((k for k, p in enumerate(self.proposed)
+                              if p == evidence and k < len(current)),
+                             key=lambda k: (-float(self.lift[k, column]), k))
+            base = evidence.replace("_", " ")
+            labels.update({k: base if rank == 1 else f"{base} {rank}"
+                           for rank, k in enumerate(holders, start=1)})
+        return dict(sorted(labels.items()))
 
 
 def overlap_table(explanation: ConceptExplanation, masks: Mapping[str, torch.Tensor],
