@@ -586,11 +586,14 @@ def test_explain_lists_activated_concepts_with_their_maps(concept_client) -> Non
         assert concept["name"] == sped.names[concept["index"]]
         assert_close(concept["importance"], importances[concept["index"]])
         assert concept["name"] in body["sentence"]
+        assert concept["effect"] > 0  # evidence pushes the image towards spoof
         rgba = decode_png(concept["heatmap_png"])
         assert rgba.shape == (640, 480, 4)
         box = concept["box"]
         assert np.all(np.abs(np.subtract(box, alpha_box(rgba[..., 3], 0.0))) <= 2), box
         assert 0 <= box[0] and box[0] + box[2] <= 480 and box[1] + box[3] <= 640
+    for concept in body["against"]:  # activated, pushing towards live: never evidence
+        assert concept["effect"] <= 0 and concept["name"] not in body["sentence"]
     assert body["sentence"].startswith(f"spoof ({body['spoof_score']:.2f})")
 
 

@@ -318,7 +318,8 @@ def hand_made_explanation(probability: float) -> ConceptExplanation:
         activated=torch.tensor([[True, False, True]]),
         importance=torch.tensor([0.30, 0.29, 0.41]),
         names=["clutching hand", "face", "photo edge"],
-        spoof_probability=torch.tensor([probability]), combined=maps[:, 0])
+        spoof_probability=torch.tensor([probability]), combined=maps[:, 0],
+        effects=torch.tensor([[1.2, 0.4, 2.0]]))
 
 
 def test_describe_explanation_gives_the_expected_sentence() -> None:
@@ -363,7 +364,7 @@ def test_concepts_proposed_for_one_type_get_distinct_names_in_order_of_lift() ->
         maps=maps, ungated_maps=maps, activation=torch.ones(1, 4),
         activated=torch.ones(1, 4, dtype=torch.bool), importance=torch.full((4,), 0.25),
         names=[f"concept {k + 1}" for k in range(4)], spoof_probability=torch.ones(1),
-        combined=maps[:, 0])
+        combined=maps[:, 0], effects=torch.ones(1, 4))
     proposal = overlap_table(explanation, {"photo_edge": edge, "clutching_hand": hand}, (8, 8))
     assert proposal.proposed == ["photo_edge", "photo_edge", "clutching_hand", "photo_edge"]
     assert_close(proposal.lift[[0, 1, 3], 0], [64 / 15, 9 / 16 * 64 / 15, 64 / 15])

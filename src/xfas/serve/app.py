@@ -152,8 +152,9 @@ def create_app(config: ServiceConfig, engine: Engine | None = None) -> FastAPI:
                               engine.methods)
         result = await engine.explain(await engine.decode(upload), names)
         return {**_verdict_fields(result["verdict"], config), "concepts": result["concepts"],
-                "sentence": result["sentence"], "maps": result["maps"],
-                "heatmap_size": result["heatmap_size"], "elapsed_ms": elapsed_ms(start)}
+                "against": result["against"], "sentence": result["sentence"],
+                "maps": result["maps"], "heatmap_size": result["heatmap_size"],
+                "elapsed_ms": elapsed_ms(start)}
 
     return app
 

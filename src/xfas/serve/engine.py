@@ -34,7 +34,7 @@ from xfas.serve.errors import TooLarge, Unprocessable
 from xfas.serve.render import (METHOD_BOX_LEVEL, colour, display_scale, evidence_box,
                                heatmap_png, to_display)
 from xfas.serve.upload import Upload
-from xfas.sped import SPED, describe_explanation, location_words
+from xfas.sped import SPED, ConceptExplanation, describe_explanation, location_words
 
 MIN_SIDE = 16     # pixels; smaller images cannot hold a face the detector finds
 MAX_ASPECT = 16   # longest side / shortest side
@@ -168,9 +168,9 @@ class Engine:
         x, geometry = model.preprocess(image, verdict.face_box)
         x = x[None].to(next(model.parameters()).device)
         scale = display_scale(verdict.image_size, self.config.display_side)
-        concepts, sentence = [], None
+        concepts, against, sentence = [], [], None
         if self.sped is not None and verdict.label == "spoof":
-            concepts, sentence = self._concepts(x, geometry, scale, verdict=verdict)
+            concepts, against, sentence = self._concepts(x, geometry, scale, verdict=verdict)
         shown = {}
         for method in methods:
             explainer = create_explainer(method, model, seed=0, progress=False,
@@ -182,28 +182,29 @@ class Engine:
                 for method, values in shown.items()}
         if sentence is None:
             sentence = _plain_sentence(verdict, shown)
-        return {"verdict": verdict, "concepts": concepts, "sentence": sentence, "maps": maps,
+        return {"verdict": verdict, "concepts": concepts, "against": against,
+                "sentence": sentence, "maps": maps,
                 "heatmap_size": _display_size(verdict.image_size, scale)}
 
     def _concepts(self, x: torch.Tensor, geometry, scale: float, *, verdict: Verdict
-                  ) -> tuple[list[dict], str]:
-        """The activated concepts of a spoof, most important first, and SPED's sentence
-        (given the fused spoof probability, so it agrees with the verdict)."""
+                  ) -> tuple[list[dict], list[dict], str]:
+        """A spoof's evidence (activated concepts pushing it towards spoof, most important
+        first, with their maps), the activated concepts that do not (no maps: never shown as
+        evidence), and SPED's sentence (given the fused spoof probability, so it agrees with
+        the verdict)."""
         explanation = self.sped.explain(x)
-        active = [k for k in range(len(explanation.names)) if bool(explanation.activated[0, k])]
-        active.sort(key=lambda k: -float(explanation.importance[k]))
-        shown = to_display(explanation.maps[0, active], geometry, scale) if active else []
+        evidence = explanation.evidence(0)
+        shown = to_display(explanation.maps[0, evidence], geometry, scale) if evidence else []
         concepts = []
-        for k, display_map in zip(active, shown):
+        for k, display_map in zip(evidence, shown):
             concepts.append({
-                "index": k, "name": explanation.names[k],
-                "importance": float(explanation.importance[k]),
-                "activation": float(explanation.activation[0, k]),
-                "color": colour(k),
+                **_concept_fields(explanation, k), "color": colour(k),
                 "box": evidence_box(display_map, scale, verdict.image_size),
                 "heatmap_png": heatmap_png(display_map, colour(k))})
+        against = [_concept_fields(explanation, k) for k in explanation.against(0)]
         fused = replace(explanation, spoof_probability=torch.tensor([verdict.spoof_probability]))
-        return concepts, describe_explanation(fused, 0, threshold=self.config.threshold)
+        return concepts, against, describe_explanation(fused, 0,
+                                                       threshold=self.config.threshold)
 
     # --- description ------------------------------------------------------------------------
 
@@ -274,6 +275,14 @@ def _load_bank(path: Path, model: FASModel) -> SPED:
     if not path.is_file():
         raise XfasError(f"{path}: concept bank not found")
     return SPED.load(path, model, progress=False)
+
+
+def _concept_fields(explanation: ConceptExplanation, k: int) -> dict:
+    """The JSON fields of concept ``k`` on the (single) explained image."""
+    return {"index": k, "name": explanation.names[k],
+            "importance": float(explanation.importance[k]),
+            "activation": float(explanation.activation[0, k]),
+            "effect": float(explanation.effects[0, k])}
 
 
 def _plain_sentence(verdict: Verdict, maps: dict[str, np.ndarray]) -> str:

@@ -44,15 +44,24 @@ class HeatMap(BaseModel):
                     "method; null for an empty map.")
 
 
-class Concept(HeatMap):
-    """An activated SPED concept."""
+class ConceptAgainst(BaseModel):
+    """An activated SPED concept that does not push this image towards spoof."""
 
     index: int = Field(description="The concept's index in the bank.")
     name: str
     importance: float = Field(description="Sobol total index of the concept (bank-wide, "
-                                          "the concepts' importances sum to about 1).")
+                                          "the concepts' importances sum to about 1): its "
+                                          "size, blind to direction.")
     activation: float = Field(description="Mean concept coefficient on this image, "
                                           "relative to the concept's typical value.")
+    effect: float = Field(description="Spoof log-odds of the image minus those with the "
+                                      "concept removed from the layer's activations: > 0 "
+                                      "pushes towards spoof, <= 0 does not.")
+
+
+class Concept(HeatMap, ConceptAgainst):
+    """An activated SPED concept that pushes this image towards spoof (effect > 0)."""
+
     color: str = Field(description="#rrggbb colour of the concept's heat map.")
 
 
@@ -60,8 +69,13 @@ class Explanation(Prediction):
     """The verdict and why (POST /v1/explain)."""
 
     concepts: list[Concept] = Field(
-        description="Activated concepts, most important first (spoof verdicts with a "
+        description="The spoofing evidence: activated concepts that push the image towards "
+                    "spoof (effect > 0), most important first (spoof verdicts with a "
                     "concept bank; empty otherwise).")
+    against: list[ConceptAgainst] = Field(
+        default_factory=list,
+        description="Activated concepts that do not push the image towards spoof (effect "
+                    "<= 0), most important first: never evidence, listed for inspection.")
     sentence: str = Field(description="The explanation in words.")
     maps: dict[str, HeatMap] = Field(description="The maps of the requested methods.")
     heatmap_size: Box = Field(description="[width, height] of every heat map PNG (the "

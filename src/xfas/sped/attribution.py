@@ -12,6 +12,11 @@ when that ratio is at least ``activation_threshold`` (0.5 by default: half its u
 strength). Maps of concepts that are not activated are all zero: the concept is absent.
 The maps before that gating are kept too (``ungated_maps``): the benchmark's matched protocol
 scores the assigned concept's map on every image, whether or not the gate lets it through.
+
+An image's *effect* of concept k is signed: the spoof logit of h(U_i W^T) minus that of
+h(U_i W^T) with column k of U_i set to zero. Positive: the concept pushes the image towards
+spoof; zero or negative: it does not, or pushes towards live. Only activated concepts with a
+positive effect are spoofing evidence (``ConceptExplanation.evidence``).
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ class ConceptExplanation:
         names: K concept names.
         spoof_probability: (N,) the model's spoof probability of each image.
         combined: (N, H, W) in [0, 1], importance-weighted sum of the activated concepts' maps.
+        effects: (N, K) float32, each concept's signed effect on the image's spoof log-odds
+            (module docstring): > 0 pushes towards spoof, <= 0 does not.
     """
 
     maps: torch.Tensor
@@ -49,9 +56,27 @@ class ConceptExplanation:
     names: list[str]
     spoof_probability: torch.Tensor
     combined: torch.Tensor
+    effects: torch.Tensor
 
     def __len__(self) -> int:
         return int(self.maps.shape[0])
+
+    def evidence(self, index: int) -> list[int]:
+        """The spoofing evidence of image ``index``: the activated concepts whose effect is
+        positive, most important first (ties: lower index first)."""
+        return self._ranked(index, towards_spoof=True)
+
+    def against(self, index: int) -> list[int]:
+        """The activated concepts of image ``index`` that do not push it towards spoof (effect
+        <= 0, or not finite), most important first: never spoofing evidence."""
+        return self._ranked(index, towards_spoof=False)
+
+    def _ranked(self, index: int, *, towards_spoof: bool) -> list[int]:
+        importance = self.importance.detach().cpu().double()
+        effects = self.effects[index].detach().cpu().double()
+        chosen = [k for k in range(importance.shape[0]) if bool(self.activated[index, k])
+                  and (float(effects[k]) > 0) == towards_spoof]
+        return sorted(chosen, key=lambda k: (-float(importance[k]), k))
 
 
 def spatial_coefficients(nmf: SemiNMF, activations: torch.Tensor, n_iter: int = 100

@@ -3,8 +3,10 @@
     "spoof (0.97): photo edge (importance 0.41, top and left), clutching hand (0.30, bottom right)"
 
 The verdict is "spoof" when the spoof probability is at least ``threshold``, else "live"; the
-number after it is the spoof probability. A spoof verdict lists only the activated concepts,
-most important first, each with its importance and where its map lies (``location_words``).
+number after it is the spoof probability. A spoof verdict lists only the spoofing evidence:
+activated concepts whose effect on the image's spoof log-odds is positive (a concept that
+pushes the image towards live is never listed, however important), most important first, each
+with its importance and where its map lies (``location_words``).
 
 Location words. The map is read as a mass distribution over the image (x, y in [0, 1]):
 - compact (standard deviation of x and of y both <= ``SPREAD``): the thirds holding its centre
@@ -78,12 +80,13 @@ def describe_explanation(explanation: ConceptExplanation, index: int = 0,
     if probability < threshold:
         return f"live ({probability:.2f})"
     importance = explanation.importance.detach().cpu().double()
-    active = [k for k in range(importance.shape[0]) if bool(explanation.activated[index, k])]
-    active.sort(key=lambda k: (-float(importance[k]), k))
-    if not active:
+    evidence = explanation.evidence(index)
+    if not evidence:
+        if explanation.against(index):
+            return f"spoof ({probability:.2f}): no activated concept pushes towards spoof"
         return f"spoof ({probability:.2f}): no discovered concept is activated"
     parts = []
-    for rank, k in enumerate(active):
+    for rank, k in enumerate(evidence):
         where = location_words(explanation.maps[index, k])
         value = f"importance {float(importance[k]):.2f}" if rank == 0 else \
             f"{float(importance[k]):.2f}"

@@ -15,7 +15,10 @@ crop), never once per perturbation. The stages:
    coefficient at every position, and the total-order Jansen estimator
    S_k = E[(f(A) - f(C_k))^2] / (2 Var f) (Saltelli et al. 2010, Table 2 (f)); averaged over
    images (mean and standard deviation kept);
-5. maps (``attribution``): per image, U_i with W fixed, one upsampled map per concept.
+5. maps (``attribution``): per image, U_i with W fixed, one upsampled map per concept;
+6. effects (``explain``): per image and concept, the spoof logit of h(U_i W^T) minus that of
+   h with concept k's coefficients zeroed, signed (importance is the size of a concept's
+   part over the fit images, blind to direction; the effect says which way it pushes).
 
 The Sobol output is the spoof log-odds: ``FASModel.spoof_logit`` for xfas models; for a plain
 ``nn.Module`` with two outputs the logit of class 1 minus that of class 0 (index 0 = live; see
@@ -286,6 +289,29 @@ class SPED:
         f_a, f_b, f_c = split_outputs(outputs.mT, self.n_designs, k)
         return get_estimator(self.estimator)(f_a, f_b, f_c).mT  # (N, K)
 
+    def _effects(self, h: Callable, coefficients: torch.Tensor, *, images: torch.Tensor,
+                 exact: bool) -> torch.Tensor:
+        """Stage 6: each concept's signed effect on each image's spoof log-odds -> (N, K).
+
+        Per image, K + 1 rebuilt activations through h in batches: U_i W^T (all concepts) and,
+        for each k, U_i W^T with column k of U_i zeroed; effect_k = logit(all) - logit(no k)."""
+        n_images, k, rows_h, rows_w = coefficients.shape
+        directions = self.components_.to(coefficients)  # (C, K)
+        masks = torch.cat([torch.ones(1, k), 1.0 - torch.eye(k)]).to(coefficients)  # (K+1, K)
+        score = resolve_target(self.model, "spoof", n_images, kind=LOGIT)
+        group = max(1, self.batch_size // (k + 1))
+        logits = torch.empty(n_images, k + 1, device=coefficients.device, dtype=torch.float64)
+        for first in range(0, n_images, group):
+            last = min(first + group, n_images)
+            parts = torch.einsum("ck,gkp->gkcp", directions,
+                                 coefficients[first:last].flatten(2)).flatten(2)
+            activations = (masks @ parts).reshape(-1, directions.shape[0], rows_h, rows_w)
+            which = torch.arange(first, last, device=coefficients.device
+                                 ).repeat_interleave(k + 1)
+            values = score(h(activations, None if exact else images[which]), which).double()
+            logits[first:last] = values.reshape(last - first, k + 1)
+        return (logits[:, :1] - logits[:, 1:]).float()
+
     def _top_crops(self, images: torch.Tensor, boxes: list, u: torch.Tensor
                    ) -> torch.Tensor | None:
         """The ``top_crops`` most activating crops of each concept, RGB uint8 (K, T, 3, H, W)."""
@@ -350,7 +376,8 @@ class SPED:
     # ------------------------------------------------------------------ explaining
     def explain(self, images: torch.Tensor) -> ConceptExplanation:
         """Per image and concept: maps (N, K, H, W), relative activations, activated flags,
-        plus the importances, names, spoof probabilities and the combined map."""
+        signed effects on the spoof log-odds, plus the importances, names, spoof
+        probabilities and the combined map."""
         self._check_fitted()
         images = check_images(images, self.device)
         if tuple(images.shape[-2:]) != tuple(self.bank_.input_size):
@@ -368,7 +395,8 @@ class SPED:
                                                   self.transform_iter))
                 rows = torch.arange(start, start + batch.shape[0], device=batch.device)
                 scores.append(probability(h(activations, None if exact else batch), rows))
-        coefficients = torch.cat(parts)
+            coefficients = torch.cat(parts)
+            effects = self._effects(h, coefficients, images=images, exact=exact)
         typical = torch.as_tensor(self.bank_.typical_activation, device=coefficients.device)
         activation = relative_activation(coefficients, typical).float()
         activated = activation >= self.activation_threshold
@@ -382,7 +410,8 @@ class SPED:
                                   activated=activated,
                                   importance=importance, names=self.names,
                                   spoof_probability=torch.cat(scores).float(),
-                                  combined=combine_maps(maps, importance, activated))
+                                  combined=combine_maps(maps, importance, activated),
+                                  effects=effects)
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | Path) -> Path:

@@ -52,9 +52,9 @@ def crop_grid_figure(bank: ConceptBank, path: str | Path, top: int | None = None
 def explanation_figure(image: np.ndarray, explanation: ConceptExplanation, index: int,
                        *, path: str | Path, geometry: CropGeometry | None = None,
                        threshold: float = 0.5) -> Path:
-    """Fig. 6 for image ``index``: ``image`` (RGB uint8), the combined map and each activated
-    concept's map (most important first), titled with its name and importance, under the
-    sentence of ``describe_explanation``. ``geometry`` puts maps made on a crop of the image
+    """Fig. 6 for image ``index``: ``image`` (RGB uint8), the combined map and the map of each
+    concept that is evidence (activated and pushing towards spoof, most important first),
+    titled with its name and importance, under the sentence of ``describe_explanation``. ``geometry`` puts maps made on a crop of the image
     back in place (default: the model input is the whole image)."""
     check_rgb_image(image)
     place = geometry or CropGeometry.whole(*image.shape[:2])
@@ -62,8 +62,7 @@ def explanation_figure(image: np.ndarray, explanation: ConceptExplanation, index
         raise XfasError(f"geometry: made for a {place.image_size[1]}x{place.image_size[0]} "
                         f"image, but the image is {image.shape[1]}x{image.shape[0]}")
     importance = explanation.importance.detach().cpu()
-    active = [k for k in range(importance.shape[0]) if bool(explanation.activated[index, k])]
-    active.sort(key=lambda k: (-float(importance[k]), k))
+    active = explanation.evidence(index)
     maps = place.to_image(explanation.maps[index].detach().cpu()).numpy()
     combined = place.to_image(explanation.combined[index].detach().cpu()).numpy()
     figure, axes = figure_grid(2 + len(active), 1, 2.0, extra_height=0.4, layout="constrained")
