@@ -54,8 +54,9 @@ def explanation_figure(image: np.ndarray, explanation: ConceptExplanation, index
                        threshold: float = 0.5) -> Path:
     """Fig. 6 for image ``index``: ``image`` (RGB uint8), the combined map and the map of each
     concept that is evidence (activated and pushing towards spoof, most important first),
-    titled with its name and importance, under the sentence of ``describe_explanation``. ``geometry`` puts maps made on a crop of the image
-    back in place (default: the model input is the whole image)."""
+    titled with its name and importance, under the sentence of ``describe_explanation``.
+    ``geometry`` puts maps made on a crop of the image back in place (default: the model input
+    is the whole image)."""
     check_rgb_image(image)
     place = geometry or CropGeometry.whole(*image.shape[:2])
     if tuple(place.image_size) != tuple(image.shape[:2]):
