@@ -22,16 +22,14 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
 
-from xfas.data import open_dataset  # noqa: E402
+from xfas.data import FolderDataset, open_dataset  # noqa: E402
 from xfas.data.face import FaceDetector  # noqa: E402
-from xfas.data.image_io import load_image  # noqa: E402
 from xfas.data.synth import find_face_photos  # noqa: E402
 from xfas.models import load_model  # noqa: E402
-from xfas.progress import tracked  # noqa: E402
 from xfas.training import predict_dataset  # noqa: E402
 from xfas.training.fas_metrics import eer, fas_report  # noqa: E402
+from xfas.training.scoring import score_dataset  # noqa: E402
 from xfas.workflows.real_photos import real_photo_folder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,21 +45,14 @@ def held_out_people(data: Path, faces: Path) -> list[Path]:
 
 
 def scores(model, folder: Path, detector: FaceDetector) -> list[tuple[str, int, float | None]]:
-    """(file, label, spoof probability) of every image of ``folder``'s live/ and spoof/, cut
-    as the model was trained (its crop around the detected face); None without a face."""
-    rows = []
-    files = [(p, 0) for p in sorted((folder / "live").iterdir())] + \
-        [(p, 1) for p in sorted((folder / "spoof").iterdir())]
-    for path, label in tracked(files, "real photos"):
-        image = load_image(path)
-        box = detector.detect(image) if model.crop_scale is not None else None
-        if model.crop_scale is not None and box is None:
-            rows.append((path.name, label, None))
-            continue
-        x, _ = model.preprocess(image, box)
-        with torch.no_grad():
-            rows.append((path.name, label, float(model.spoof_probability(model(x[None]))[0])))
-    return rows
+    """(file, label, spoof probability) of every image of ``folder``'s live/ and spoof/, fed
+    as the model wants it (``score_dataset``: its crop around the detected face); None
+    without a face."""
+    scored = score_dataset(model, FolderDataset(folder), detector=detector)
+    rows = [(Path(path).name, int(label), float(score))
+            for path, label, score in zip(scored.paths, scored.labels, scored.scores)]
+    return rows + [(Path(path).name, int(Path(path).parent.name == "spoof"), None)
+                   for path in scored.no_face + scored.unreadable]
 
 
 def group_of(name: str) -> str:

@@ -4,7 +4,6 @@ distractors, colour statistics, the CLI and user face photos."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,6 +21,7 @@ from xfas.models import build_model, save_model
 from xfas.plots import EVIDENCE_COLOURS, evidence_overlay, overlay, save_sample_grid
 from xfas.workflows.sample_grids import heat_map_panel
 
+from helpers.folders import folder_bytes
 from helpers.synth import (HANDS, assert_masks_are_pixel_differences, colour_features,
                            cross_validated, disc, edge_features, pixel_difference)
 from helpers.tolerance import assert_close
@@ -35,10 +35,6 @@ def samples():
     return [render_sample(i, seed=0, size=SIZE) for i in range(240)]
 
 
-def _files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file()}
-
 
 
 # ---- determinism and layout -----------------------------------------------------------------
@@ -46,11 +42,11 @@ def test_same_seed_gives_identical_bytes_and_image_i_ignores_n(tmp_path):
     generate_synthspoof(tmp_path / "a", 12, seed=5, progress=False)
     generate_synthspoof(tmp_path / "b", 12, seed=5, progress=False)
     generate_synthspoof(tmp_path / "c", 5, seed=5, progress=False)
-    a, b, c = (_files(tmp_path / x) for x in "abc")
+    a, b, c = (folder_bytes(tmp_path / x) for x in "abc")
     assert a == b
     shared = [k for k in c if k.startswith(("images", "masks"))]
     assert len(shared) >= 5 and all(c[k] == a[k] for k in shared)
-    other = _files(generate_synthspoof(tmp_path / "d", 12, seed=6, progress=False))
+    other = folder_bytes(generate_synthspoof(tmp_path / "d", 12, seed=6, progress=False))
     assert other["images/000000.png"] != a["images/000000.png"]
 
 
@@ -257,12 +253,12 @@ def test_cli_writes_and_refuses_a_non_empty_folder(tmp_path, capsys):
     out = tmp_path / "ds"
     assert main(["synth", "--out", str(out), "--n", "4", "--seed", "3", "--drawn",
                  "--no-progress"]) == 0
-    before = _files(out)
+    before = folder_bytes(out)
     assert len([k for k in before if k.startswith("images/")]) == 4
     assert main(["synth", "--out", str(out), "--n", "2", "--drawn", "--no-progress"]) == 2
     err = capsys.readouterr().err.strip()
     assert "--out" in err and "--overwrite" in err and "\n" not in err
-    assert _files(out) == before
+    assert folder_bytes(out) == before
     assert main(["synth", "--out", str(out), "--n", "2", "--no-progress", "--overwrite"]) == 0
     assert len(list((out / "images").iterdir())) == 2
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import warnings
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -16,15 +15,16 @@ import pytest
 from PIL import Image
 
 from xfas.cli.app import main
+from xfas.data.benchmark_layout import BenchmarkLayout
 from xfas.data.synth import (ALL_EVIDENCE_TYPES, EVIDENCE_TYPES, build_composition,
                              edge_radius, find_face_photos, generate_synthspoof,
                              load_face_photos, render_sample)
 from xfas.data.synth.cast import PHOTO_STYLE
 from xfas.data.synth.photos import person_matte, photo_credit
 from xfas.errors import XfasError
-from xfas.workflows.concepts import data_credit
 
 from helpers.assets import faces
+from helpers.folders import folder_bytes
 from helpers.synth import (assert_masks_are_pixel_differences, colour_features,
                            cross_validated, edge_features, face_region)
 
@@ -47,10 +47,6 @@ def samples(photos):
     return [render_sample(i, seed=0, size=SIZE, faces=photos) for i in range(240)]
 
 
-
-def _files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file()}
 
 
 # ---- the photos ------------------------------------------------------------------------------
@@ -103,7 +99,7 @@ def test_the_face_folder_is_found_or_named(tmp_path, monkeypatch):
 def test_drawn_people_and_folders_without_a_manifest_carry_no_credit(tmp_path) -> None:
     drawn = generate_synthspoof(tmp_path / "drawn", 2, seed=0, progress=False)
     assert "credit" not in json.loads((drawn / "manifest.json").read_text())
-    assert data_credit(drawn) is None and data_credit(tmp_path) is None
+    assert BenchmarkLayout(drawn).credit() is None and BenchmarkLayout(tmp_path).credit() is None
 
 
 def test_the_credit_line_comes_from_the_photos_folder(tmp_path) -> None:
@@ -208,7 +204,7 @@ def test_nobody_is_in_two_splits_and_every_image_shows_its_splits_people(tmp_pat
     assert set(people) == {p.person for p in photos}
     assert {split for split in people.values()} == {"train", "val", "test"}
     assert "London Set" in manifest["credit"]
-    assert data_credit(out) == manifest["credit"]  # what the concept figures carry
+    assert BenchmarkLayout(out).credit() == manifest["credit"]  # what concept figures carry
     for name, entry in manifest["images"].items():
         shown = set(entry["people"].values())
         assert shown and all(people[person] == entry["split"] for person in shown), name
@@ -219,7 +215,7 @@ def test_nobody_is_in_two_splits_and_every_image_shows_its_splits_people(tmp_pat
 def test_same_seed_same_bytes(tmp_path, photos):
     generate_synthspoof(tmp_path / "a", 10, seed=4, faces=photos, progress=False)
     generate_synthspoof(tmp_path / "b", 10, seed=4, faces=photos, progress=False)
-    assert _files(tmp_path / "a") == _files(tmp_path / "b")
+    assert folder_bytes(tmp_path / "a") == folder_bytes(tmp_path / "b")
 
 
 def test_attackers_hold_other_peoples_photos_and_sometimes_their_own(samples):

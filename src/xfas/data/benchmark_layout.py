@@ -174,13 +174,23 @@ class BenchmarkLayout:
             files[path.stem] = path
         return files
 
-    def crop_scale(self) -> float | None:
-        """The context crop the manifest says its items are cut with around their face boxes
-        (its top-level ``crop_scale``), or None (whole images)."""
+    def _manifest_value(self, key: str) -> Any:
+        """The manifest's top-level ``key``, or None (no manifest, or no such key)."""
         if not self.manifest_path.is_file():
             return None
         data = read_json(self.manifest_path)
-        value = data.get("crop_scale") if isinstance(data, dict) else None
+        return data.get(key) if isinstance(data, dict) else None
+
+    def credit(self) -> str | None:
+        """The credit line the images carry (the manifest's ``credit``: SynthSpoof writes one
+        when its people are real photos), or None."""
+        value = self._manifest_value("credit")
+        return value if isinstance(value, str) else None
+
+    def crop_scale(self) -> float | None:
+        """The context crop the manifest says its items are cut with around their face boxes
+        (its top-level ``crop_scale``), or None (whole images)."""
+        value = self._manifest_value("crop_scale")
         if value is None:
             return None
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:

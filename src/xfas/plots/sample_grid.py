@@ -77,6 +77,6 @@ def save_sample_grid(path: str | Path, seed: int = 0, size: int = 128,
                   fontsize=9, bbox_to_anchor=(0.5, credit / total_h))
     if photos:
         figure.text(0.5, 4 / total_h,
-                    photo_credit(faces if isinstance(faces, (str, Path)) else None),
+                    photo_credit(faces),
                     ha="center", va="bottom", fontsize=6.5, wrap=True)
     return save_figure(figure, path, dpi=DPI, crop=False, palette=256)

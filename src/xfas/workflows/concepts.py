@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from xfas.data import open_dataset
-from xfas.data.benchmark_layout import BenchmarkLayout, read_json
+from xfas.data.benchmark_layout import BenchmarkLayout
 from xfas.data.face import FaceDetector
 from xfas.data.geometry import resize_square
 from xfas.errors import XfasError
@@ -135,18 +135,8 @@ def discover_concepts(model: FASModel, data: str | Path, bank: Path, *, selectio
     images, _ = dataset_inputs(data, model, selection, assets=assets, progress=progress)
     sped = SPED(model, progress=progress, **settings).fit(images)
     sped.save(bank)
-    crop_grid_figure(sped.bank_, grid_path(bank), credit=data_credit(data))
+    crop_grid_figure(sped.bank_, grid_path(bank), credit=BenchmarkLayout(data).credit())
     return sped
-
-
-def data_credit(data: str | Path) -> str | None:
-    """The credit line the images of ``data`` carry (SynthSpoof's manifest writes one when
-    its people are real photos), or None."""
-    layout = BenchmarkLayout(data)
-    if not layout.manifest_path.is_file():
-        return None
-    manifest = read_json(layout.manifest_path)
-    return manifest.get("credit") if isinstance(manifest, dict) else None
 
 
 def propose_names_from_masks(sped: SPED, data: str | Path, selection: Selection, *,

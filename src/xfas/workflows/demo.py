@@ -24,7 +24,7 @@ from xfas.data.image_io import load_image
 from xfas.data.splits import open_splits
 from xfas.data.synth import generate_synthspoof
 from xfas.errors import AssetMissingError
-from xfas.models import load_model
+from xfas.models import FASModel, load_model
 from xfas.models.fused import FusedPredictor
 from xfas.sped import SPED
 from xfas.training import TrainConfig, trained_run_metrics
@@ -88,22 +88,29 @@ def train_model(data: Path, run: Path, epochs: int, *, seed: int) -> dict[str, A
     return trained_run_metrics(open_splits(data), run, config)
 
 
-def concept_bank(data: Path, run: Path, bank: Path, *, settings: DemoSettings, note: Note
-                 ) -> SPED:
-    """SPED concepts of the trained model on training spoofs, named from the validation
-    masks (reused when ``bank`` exists)."""
-    model = load_model(run)
+def named_bank(model: FASModel, data: Path, bank: Path, *, discover_on: Selection,
+               name_on: Selection, n_concepts: int, assets: Path | None, note: Note) -> SPED:
+    """SPED concepts of ``model`` found on the ``discover_on`` images of ``data``, named from
+    the masks of the ``name_on`` images and saved to ``bank`` (reused when it exists)."""
     if bank.exists():
         note(f"reusing {bank}")
         return SPED.load(bank, model)
-    sped = discover_concepts(model, data, bank, selection=Selection(
-        split="train", limit=settings.sped_images, seed=settings.seed),
-        n_concepts=settings.concepts, seed=settings.seed)
-    proposal, _ = propose_names_from_masks(
-        sped, data, Selection(split="val", spoof_only=False, seed=settings.seed))
+    sped = discover_concepts(model, data, bank, selection=discover_on, assets=assets,
+                             n_concepts=n_concepts, seed=discover_on.seed)
+    proposal, _ = propose_names_from_masks(sped, data, name_on, assets=assets)
     sped.set_names(proposal.names(sped.names))
     sped.save(bank)
     return sped
+
+
+def concept_bank(data: Path, run: Path, bank: Path, *, settings: DemoSettings, note: Note
+                 ) -> SPED:
+    """The trained model's concepts on training spoofs, named from every validation image's
+    masks (``named_bank``)."""
+    return named_bank(load_model(run), data, bank, discover_on=Selection(
+        split="train", limit=settings.sped_images, seed=settings.seed),
+        name_on=Selection(split="val", spoof_only=False, seed=settings.seed),
+        n_concepts=settings.concepts, assets=None, note=note)
 
 
 def benchmark(data: Path, run: Path, bank: Path, *, out: Path, settings: DemoSettings
@@ -115,21 +122,15 @@ def benchmark(data: Path, run: Path, bank: Path, *, out: Path, settings: DemoSet
 
 
 def minifasnet_bank(data: Path, bank: Path, settings: DemoSettings, *, note: Note) -> SPED:
-    """SPED concepts of MiniFASNetV2 on SynthSpoof's training spoofs (cut around the face its
-    detector finds), named from the validation masks (reused when ``bank`` exists)."""
-    model = load_model("minifasnet-v2", assets=settings.assets)
-    if bank.exists():
-        note(f"reusing {bank}")
-        return SPED.load(bank, model)
-    sped = discover_concepts(model, data, bank, selection=Selection(
-        split="train", limit=settings.minifasnet_images, seed=settings.seed),
-        assets=settings.assets, n_concepts=settings.minifasnet_concepts, seed=settings.seed)
-    proposal, _ = propose_names_from_masks(
-        sped, data, Selection(split="val", spoof_only=False, limit=settings.minifasnet_images,
-                              seed=settings.seed), assets=settings.assets)
-    sped.set_names(proposal.names(sped.names))
-    sped.save(bank)
-    return sped
+    """MiniFASNetV2's concepts on SynthSpoof's training spoofs (cut around the face its
+    detector finds), named from the validation masks (``named_bank``)."""
+    images = settings.minifasnet_images
+    return named_bank(load_model("minifasnet-v2", assets=settings.assets), data, bank,
+                      discover_on=Selection(split="train", limit=images, seed=settings.seed),
+                      name_on=Selection(split="val", spoof_only=False, limit=images,
+                                        seed=settings.seed),
+                      n_concepts=settings.minifasnet_concepts, assets=settings.assets,
+                      note=note)
 
 
 def explain_samples(out: Path, data: Path, settings: DemoSettings, *, note: Note

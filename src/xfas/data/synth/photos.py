@@ -166,12 +166,13 @@ def find_face_photos(explicit: str | Path | None = None) -> Path | None:
     return folder
 
 
-def photo_credit(folder: str | Path | None) -> str:
-    """The credit line that images made from the photos of ``folder`` carry: the text of its
-    ``CREDIT.txt`` when there is one, the London set's (``CREDIT``) for that set, else a line
-    naming the folder."""
-    if folder is not None:
-        root = Path(folder)
+def photo_credit(faces: object) -> str:
+    """The credit line that images made from the photos of ``faces`` carry. For a folder: the
+    text of its ``CREDIT.txt`` when there is one, the London set's (``CREDIT``) for that set,
+    else a line naming the folder; for photos already loaded, which name no folder, a generic
+    line."""
+    if isinstance(faces, (str, Path)):
+        root = Path(faces)
         if (root / "CREDIT.txt").is_file():
             return (root / "CREDIT.txt").read_text(encoding="utf-8").strip()
         readme = root / "README.md"

@@ -85,7 +85,7 @@ def generate_synthspoof(out: str | Path, n: int, size: int = 128, *, seed: int =
     if photos is not None:
         manifest["people"] = {p.person: person_split(seed, p.person)
                               for p in sorted(photos, key=lambda p: p.person)}
-        manifest["credit"] = photo_credit(faces if isinstance(faces, (str, Path)) else None)
+        manifest["credit"] = photo_credit(faces)
         manifest["crop_scale"] = FACE_CROP
     layout.write_manifest(manifest)
     return out
