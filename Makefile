@@ -34,7 +34,8 @@ test-quick: $(STAMP)
 # Timings and measurements (never in tests): each script writes a Markdown table to
 # benchmarks/results/.
 bench: $(STAMP)
-	$(BIN)/pip install --quiet --no-deps craft-xai
+	$(BIN)/pip install --quiet --no-deps craft-xai dianna
+	$(BIN)/pip install --quiet xarray
 	$(BIN)/python benchmarks/bench_synth.py
 	$(BIN)/python benchmarks/bench_explainers.py
 	$(BIN)/python benchmarks/bench_sped.py

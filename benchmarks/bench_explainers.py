@@ -1,12 +1,15 @@
 """Speed and sample efficiency of the xfas explainers, side by side with the reference libraries
-where they can be imported (captum, lime, shap; pytorch-grad-cam needs torchvision, which has no
-CPU build here). Writes a Markdown table of medians and ratios to benchmarks/results/.
+where they can be imported (captum, lime, shap, and dianna for RISE, an optional
+``pip install dianna``; pytorch-grad-cam and torchray need torchvision, which has no CPU build
+here). Writes a Markdown table of medians and ratios to benchmarks/results/.
 
 - Gradient CAMs and AblationCAM: time per batch, in forward-pass equivalents (fpe: the time over
   one forward pass of the same batch), ours and the reference timed alternately so that drift of
   a shared machine cancels.
 - RISE, LIME, SHAP: overhead = total time / time of the same number of model evaluations alone
-  (the floor), for ours and the reference packages.
+  (the floor), and ours / reference at the same budget (the same number of masks or samples),
+  timed alternately; every reference's model function gets channels-last batches, the layout
+  xfas hands the model, so a ratio measures the packages' own work.
 - Efficiency: Pearson r with the default-budget map of maps made with a fraction of the
   default budget, by default and with the efficient options (RISE's control variate and paired
   masks, LIME's and SHAP's paired coalitions), on real face crops; and the floor, r between
@@ -18,6 +21,7 @@ Usage: python benchmarks/bench_explainers.py [--quick] [--threads N] [--out FILE
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
 import statistics
@@ -35,6 +39,7 @@ from xfas.explain import create_explainer, explain_many
 from xfas.explain.regions import gaussian_blur, grid_cells
 
 ROOT = Path(__file__).resolve().parent
+REFERENCES = ("captum", "lime", "shap", "dianna")
 FIVE_CAMS = ["gradcam", "gradcam++", "xgradcam", "layercam", "eigengradcam"]
 OTHER_CAMS = ["gradcam++", "xgradcam", "hirescam", "layercam", "eigencam", "eigengradcam",
               "randomcam"]
@@ -58,7 +63,7 @@ class Setting:
     curve_fractions: tuple[int, ...]
 
 
-FULL = Setting(5, 32, 2, {"rise": 1000, "lime": 500, "shap": 512}, 2, (8, 4))
+FULL = Setting(5, 32, 2, {"rise": 1000, "lime": 1000, "shap": 512}, 2, (8, 4))
 QUICK = Setting(3, 32, 2, {"rise": 256, "lime": 128, "shap": 128}, 1, (4,))
 
 
@@ -71,6 +76,11 @@ class Bench:
     images: torch.Tensor
     layer: str
     lines: dict[str, list[str]] = field(default_factory=dict)
+
+
+def importable(names: tuple[str, ...]) -> list[str]:
+    """The packages among ``names`` that this environment can import."""
+    return [name for name in names if importlib.util.find_spec(name) is not None]
 
 
 def median_ms(samples: list[float]) -> float:
@@ -185,8 +195,15 @@ class Counting(torch.nn.Module):
         return self.model(x)
 
 
+def channels_last(batch: torch.Tensor) -> torch.Tensor:
+    """The batch in the layout xfas's perturbation methods hand a model on the CPU."""
+    return batch.contiguous(memory_format=torch.channels_last)
+
+
 def evaluations_alone(model, inputs: torch.Tensor, count: int) -> Callable[[], object]:
-    """``count`` model evaluations of ready inputs, 64 at a time: the floor of a method."""
+    """``count`` model evaluations of ready channels-last inputs, 64 at a time: the floor."""
+    inputs = channels_last(inputs)
+
     def run():
         with torch.no_grad():
             for start in range(0, count, len(inputs)):
@@ -195,7 +212,8 @@ def evaluations_alone(model, inputs: torch.Tensor, count: int) -> Callable[[], o
 
 
 def overhead_rows(bench: Bench, setting: Setting, references: bool) -> list[str]:
-    """RISE, LIME, SHAP (and lime, shap, captum KernelShap) over their evaluations alone."""
+    """RISE, LIME, SHAP: time over their evaluations alone, and over the reference packages
+    (dianna's RISE, lime, shap, captum KernelShap) at the same budget, timed alternately."""
     model, x = bench.model, bench.images[:1]
     counting = Counting(model)
     ready = x.expand(64, *x.shape[1:]).contiguous()  # real pixel values, as the methods see
@@ -224,35 +242,54 @@ def overhead_rows(bench: Bench, setting: Setting, references: bool) -> list[str]
     rows = []
     for method in ("rise", "lime", "shap"):
         floor = t[f"floor-{method}"]
-        per_eval = floor / evaluations[method]
-        row = (f"| {bench.name} | {method} | {evaluations[method]} | {t[method]:.0f} | "
-               f"{floor:.0f} | {t[method] / floor:.2f} |")
-        for name in [n for n in labels if n.startswith(method)]:
-            ref_floor = evaluations[name] * per_eval
-            row += (f" {labels[name]}: {t[name]:.0f} ms for {evaluations[name]} evals, "
-                    f"{t[name] / ref_floor:.2f}x;")
-        rows.append(row + " |")
+        ours = (f"| {bench.name} | {method} | {evaluations[method]} | {t[method]:.0f} | "
+                f"{floor:.0f} | {t[method] / floor:.2f} |")
+        compared = [name for name in labels if name.startswith(method)]
+        if not compared:
+            note = "none importable" if references else ""
+            rows.append(f"{ours} {note} | | | |")
+        for name in compared:
+            rows.append(f"{ours} {labels[name]} | {evaluations[name]} | {t[name]:.0f} | "
+                        f"{t[method] / t[name]:.2f} |")
     return rows
 
 
 def reference_functions(model, counting, x, cells, budget) -> dict:
-    """{name: (function, label)} for the reference packages that import."""
+    """{name: (function, label)} for the reference packages that import. Every adapter hands
+    the model channels-last batches, as xfas does, so the ratios compare the packages' own
+    work and not the adapters' memory layout."""
     functions = {}
     probability = spoof_probability(model, counting)
     image = x[0]
     try:
+        from dianna.methods.rise_image import RISEImage
+
+        def run_model(batch: np.ndarray) -> np.ndarray:
+            with torch.no_grad():
+                p = probability(channels_last(torch.from_numpy(batch).float()))
+            return torch.stack([1 - p, p], dim=1).numpy()
+
+        def run_dianna():
+            np.random.seed(0)  # dianna draws its masks from numpy's global generator
+            return RISEImage(n_masks=budget["rise"], feature_res=8, p_keep=0.5,
+                             axis_labels={0: "channels"}).explain(
+                run_model, image.numpy(), labels=(1,), batch_size=64)
+
+        functions["rise-dianna"] = (run_dianna, "dianna RISEImage")
+    except ImportError:
+        pass
+    try:
         from lime import lime_image
-        segments = None
+        from xfas.explain.regions import superpixels
 
         def classify(batch: np.ndarray) -> np.ndarray:
             tensor = torch.from_numpy(batch).permute(0, 3, 1, 2).float()
             with torch.no_grad():
-                p = probability(tensor)
+                p = probability(channels_last(tensor))
             return torch.stack([1 - p, p], dim=1).numpy()
 
         def run_lime():
-            from xfas.explain.regions import superpixels
-            labels = superpixels(image).numpy() if segments is None else segments
+            labels = superpixels(image).numpy()
             return lime_image.LimeImageExplainer(random_state=0).explain_instance(
                 image.permute(1, 2, 0).double().numpy(), classify, labels=(1,), top_labels=None,
                 hide_color=None, num_samples=budget["lime"], batch_size=64,
@@ -272,7 +309,8 @@ def reference_functions(model, counting, x, cells, budget) -> dict:
             with torch.no_grad():
                 for start in range(0, len(shown), 64):
                     masks = shown[start:start + 64][:, cells][:, None]
-                    out.append(probability(background + (image - background) * masks))
+                    out.append(probability(channels_last(background
+                                                         + (image - background) * masks)))
             return torch.cat(out).numpy()
 
         def run_shap():
@@ -290,7 +328,7 @@ def reference_functions(model, counting, x, cells, budget) -> dict:
 
         def run_captum():
             with torch.no_grad():
-                return KernelShap(probability).attribute(
+                return KernelShap(lambda t: probability(channels_last(t))).attribute(
                     x, baselines=background[None], feature_mask=cells[None, None],
                     n_samples=budget["shap"], perturbations_per_eval=64)
 
@@ -410,8 +448,9 @@ def render(sections, setting: Setting, args, curve_bench: Bench, elapsed: float,
         f"{f' --threads {args.threads}' if args.threads else ''}`: torch {torch.__version__}, "
         f"{platform.machine()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} torch "
         f"threads, load average {load:.1f} at start, {elapsed:.0f} s in all. Medians of "
-        f"{setting.repeats} alternating runs. Reference libraries: captum, lime, shap "
-        "(pytorch-grad-cam is not importable here: it needs torchvision).",
+        f"{setting.repeats} alternating runs. Reference libraries: "
+        f"{', '.join(importable(REFERENCES)) or 'none'} (pytorch-grad-cam and torchray are "
+        "not importable here: they need torchvision).",
         "",
         f"## Gradient CAMs (batch {setting.cam_batch}); fpe = time / one forward pass",
         "",
@@ -425,13 +464,14 @@ def render(sections, setting: Setting, args, curve_bench: Bench, elapsed: float,
         "|---|---|---|---|---|---|---|",
         *sections["ablation"],
         "",
-        f"## Perturbation methods, one image: overhead over their model evaluations alone "
-        f"(RISE {budget['rise']} masks, LIME {budget['lime']}, SHAP {budget['shap']} samples; "
-        "the ratio does not depend on the budget)",
+        f"## Perturbation methods, one image (RISE {budget['rise']} masks, LIME "
+        f"{budget['lime']}, SHAP {budget['shap']} samples): time over the same model "
+        "evaluations alone (channels-last batches of 64), and over the reference packages at "
+        "the same budget; every reference's model function is given channels-last batches too",
         "",
         "| model | method | evaluations | ours ms | evaluations alone ms | ours overhead | "
-        "reference packages |",
-        "|---|---|---|---|---|---|---|",
+        "reference | reference evaluations | reference ms | ours / reference |",
+        "|---|---|---|---|---|---|---|---|---|---|",
         *sections["overhead"],
         "",
         f"## Efficiency on {curve_bench.name}: Pearson r with the default-budget map, one "

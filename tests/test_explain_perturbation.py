@@ -1,6 +1,7 @@
 """RISE, LIME and SHAP: a planted region is recovered, Shapley values are exact (brute force)
 and efficient, LIME agrees with the lime package, RISE's estimator has its closed form, and
-batch_size bounds the perturbed inputs in memory."""
+batch_size bounds the perturbed inputs in memory; the channels-last batches they hand the model
+give the maps of contiguous ones."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ import torch
 import torch.nn.functional as F
 
 from xfas.explain import create_explainer
+from xfas.explain.base import PerturbedForward
 from xfas.explain.regions import region_maps
 from xfas.explain.rise import cell_footprints, rise_masks
 
-from helpers.models import BoxModel, TinyCNN, images, pearson
-from helpers.tolerance import assert_close, assert_same_maps
+from helpers.models import BoxModel, TinyCNN, images, pearson, raw_maps
+from helpers.tolerance import assert_close, assert_raw_maps_close, assert_same_maps
 
 PERTURBATION = {
     "rise": dict(n_masks=1000),
@@ -239,3 +241,71 @@ def test_efficient_options_reach_the_default_map_with_a_quarter_of_the_budget(me
     quarter = create_explainer(method, model, progress=False, seed=1,
                                **{key: budget // 4}, **EFFICIENT[method]).explain(x)
     assert pearson(default, quarter) >= 0.95
+
+
+class _Contiguous(torch.nn.Module):
+    """Runs ``model`` on a contiguous copy of its input: the default layout, whatever the
+    explainer hands over."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x.contiguous())
+
+
+class _ViewHead(torch.nn.Module):
+    """A CNN whose head ``view``s its activations, which a channels-last batch cannot take."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(2)
+        self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.linear = torch.nn.Linear(4 * 16 * 16, 2)
+        self.layouts: list[bool] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.layouts.append(x.is_contiguous())
+        features = self.conv(x)
+        return self.linear(features.view(features.shape[0], -1))
+
+
+@pytest.mark.parametrize("method", ["rise", "lime", "shap"])
+def test_channels_last_batches_give_the_maps_of_contiguous_ones(method):
+    model, x = TinyCNN(seed=4).eval(), images(2, 16, seed=6)
+    layouts = []
+    handle = model.features[0].register_forward_pre_hook(
+        lambda m, i: layouts.append(i[0].is_contiguous(memory_format=torch.channels_last)))
+    options = {"rise": dict(n_masks=64), "lime": dict(n_samples=64),
+               "shap": dict(n_samples=64)}[method]
+    try:
+        fast = raw_maps(create_explainer(method, model, progress=False, **options), x)
+    finally:
+        handle.remove()
+    default = raw_maps(create_explainer(method, _Contiguous(model), progress=False, **options),
+                       x)
+    assert layouts and all(layouts)  # the CPU path hands the model channels-last batches
+    assert_raw_maps_close(fast, default)
+
+
+@pytest.mark.parametrize("method", ["rise", "lime"])
+def test_a_model_that_cannot_take_channels_last_gets_contiguous_batches(method):
+    model, x = _ViewHead().eval(), images(1, 16, seed=7)
+    options = {"rise": dict(n_masks=40), "lime": dict(n_samples=40)}[method]
+    fast = raw_maps(create_explainer(method, model, progress=False, batch_size=16, **options), x)
+    # the first batch fails in channels-last and is run again contiguous; the rest start so
+    assert model.layouts[0] is False and all(model.layouts[1:])
+    assert len(model.layouts) == 1 + math.ceil(40 / 16)
+    default = raw_maps(create_explainer(method, _Contiguous(model), progress=False,
+                                        batch_size=16, **options), x)
+    assert_raw_maps_close(fast, default)
+
+
+def test_an_error_not_about_the_layout_is_raised():
+    class Broken(torch.nn.Module):
+        def forward(self, x):
+            raise RuntimeError("broken model")
+
+    with pytest.raises(RuntimeError, match="broken model"):
+        PerturbedForward(Broken())(images(2, 8))

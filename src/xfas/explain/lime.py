@@ -21,7 +21,7 @@ from typing import ClassVar
 import torch
 
 from xfas.errors import XfasError
-from xfas.explain.base import PROBABILITY, Target, progress_steps
+from xfas.explain.base import PROBABILITY, PerturbedForward, ScoreFn, Target, progress_steps
 from xfas.explain.regions import (SEGMENTATIONS, RegionAttribution, RegionExplainer,
                                   evaluate_coalitions, region_means, superpixels)
 
@@ -85,21 +85,23 @@ class LIME(RegionExplainer):
 
     def _regions(self, images: torch.Tensor, target: Target) -> list[RegionAttribution]:
         score = self.score_fn(target, images.shape[0])
+        forward = PerturbedForward(self.model)
         results = []
         with progress_steps(images.shape[0], "LIME", self.progress) as advance:
             for index, image in enumerate(images):
-                results.append(self._one(image, score, index))
+                results.append(self._one(image, score, forward=forward, index=index))
                 advance()
         return results
 
-    def _one(self, image: torch.Tensor, score, index: int) -> RegionAttribution:
+    def _one(self, image: torch.Tensor, score: ScoreFn, *, forward: PerturbedForward,
+             index: int) -> RegionAttribution:
         segments = superpixels(image, self.segmentation, self.n_segments,
                                compactness=self.compactness, cells=self.cells)
         features = int(segments.max()) + 1
         samples = binary_samples(self.n_samples, features, self.generator(), device=image.device,
                                  paired=self.sampling == "paired")
         samples[0] = 1  # the unperturbed image, as in lime
-        values = evaluate_coalitions(self.model, score, image, fill=region_means(image, segments),
+        values = evaluate_coalitions(forward, score, image, fill=region_means(image, segments),
                                      segments=segments, coalitions=samples, row=index,
                                      batch_size=self.batch_size)
         shown = samples.sum(dim=1)

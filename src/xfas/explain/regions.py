@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from xfas.errors import XfasError
-from xfas.explain.base import Explainer, ScoreFn, Target, chunks, evaluating, normalize_maps
+from xfas.explain.base import (Explainer, PerturbedForward, ScoreFn, Target, chunks, evaluating,
+                               normalize_maps)
 
 SEGMENTATIONS = ("slic", "quickshift", "grid")
 MIN_REGIONS = 4
@@ -123,20 +123,21 @@ def gaussian_blur(images: torch.Tensor, sigma: float, radius: int | None = None
     return F.conv2d(out, kernel.reshape(1, 1, -1, 1).repeat(channels, 1, 1, 1), groups=channels)
 
 
-def evaluate_coalitions(model: nn.Module, score: ScoreFn, image: torch.Tensor,
+def evaluate_coalitions(forward: PerturbedForward, score: ScoreFn, image: torch.Tensor,
                         *, fill: torch.Tensor, segments: torch.Tensor, coalitions: torch.Tensor,
                         row: int, batch_size: int) -> torch.Tensor:
     """Scores (n,) of the image with the regions of each coalition (n, K) visible (1) and the
-    others replaced by ``fill`` (C, H, W); at most ``batch_size`` composed images at a time.
+    others replaced by ``fill`` (C, H, W); at most ``batch_size`` composed images at a time,
+    composed channels-last, the layout ``forward`` hands the model on the CPU.
     A non-finite score (from non-finite pixels) counts as 0, so the regressions stay defined."""
     scores = []
     rows = torch.full((batch_size,), row, device=image.device, dtype=torch.long)
-    difference = image - fill
-    with torch.no_grad():
-        for start, stop in chunks(coalitions.shape[0], batch_size):
-            masks = coalitions[start:stop].to(image.dtype)[:, segments]  # (b, H, W)
-            composed = torch.addcmul(fill, difference, masks[:, None])
-            scores.append(score(model(composed), rows[:stop - start]))
+    fill_last = fill.permute(1, 2, 0).contiguous()  # (H, W, C)
+    difference = image.permute(1, 2, 0) - fill_last
+    for start, stop in chunks(coalitions.shape[0], batch_size):
+        masks = coalitions[start:stop].to(image.dtype)[:, segments]  # (b, H, W)
+        composed = torch.addcmul(fill_last, difference, masks[..., None])  # (b, H, W, C)
+        scores.append(score(forward(composed.permute(0, 3, 1, 2)), rows[:stop - start]))
     return torch.nan_to_num(torch.cat(scores).double(), nan=0.0, posinf=0.0, neginf=0.0)
 
 

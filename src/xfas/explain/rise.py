@@ -27,7 +27,8 @@ import torch
 import torch.nn.functional as F
 
 from xfas.errors import XfasError
-from xfas.explain.base import PROBABILITY, Explainer, Target, chunks, progress_steps
+from xfas.explain.base import (PROBABILITY, Explainer, PerturbedForward, Target, chunks,
+                               progress_steps)
 
 SAMPLINGS = ("iid", "paired")
 
@@ -114,6 +115,8 @@ class RISE(Explainer):
         mask_sum = torch.zeros(height, width, device=device)  # sum_i M_i
         grid_mask_sum = torch.zeros(self.cells ** 2, height, width, device=device)  # sum g_i M_i
         groups = chunks(self.n_masks, group)
+        forward = PerturbedForward(self.model)
+        images_hwc = images.permute(0, 2, 3, 1).contiguous()  # masked inputs are built (b, H, W, C)
         with torch.no_grad(), progress_steps(len(groups), "RISE", self.progress) as advance:
             for start, stop in groups:
                 masks, grids[start:stop] = rise_masks(stop - start, height, width, cells=self.cells,
@@ -122,13 +125,13 @@ class RISE(Explainer):
                 if self.control_variate:
                     mask_sum += masks.sum(dim=0)
                     grid_mask_sum += torch.tensordot(grids[start:stop].T, masks, dims=1)
-                for index in range(n):
-                    image = images[index:index + 1]
+                for index, image in enumerate(images_hwc):
                     for first, last in chunks(masks.shape[0], self.batch_size):
                         part = masks[first:last]
                         rows = torch.full((last - first,), index, device=device,
                                           dtype=torch.long)
-                        values = score(self.model(image * part[:, None]), rows).float()
+                        masked = (part[..., None] * image).permute(0, 3, 1, 2)
+                        values = score(forward(masked), rows).float()
                         scores[index, start + first:start + last] = values
                         weighted[index] += torch.tensordot(values, part, dims=1)
                 advance()

@@ -23,7 +23,7 @@ from typing import ClassVar
 import torch
 
 from xfas.errors import XfasError
-from xfas.explain.base import PROBABILITY, Target, progress_steps
+from xfas.explain.base import PROBABILITY, PerturbedForward, ScoreFn, Target, progress_steps
 from xfas.explain.regions import (SEGMENTATIONS, RegionAttribution, RegionExplainer,
                                   evaluate_coalitions, gaussian_blur, superpixels)
 
@@ -137,20 +137,21 @@ class KernelSHAP(RegionExplainer):
     def _regions(self, images: torch.Tensor, target: Target) -> list[RegionAttribution]:
         score = self.score_fn(target, images.shape[0])
         fills = self.backgrounds(images)
+        forward = PerturbedForward(self.model)
         results = []
         with progress_steps(images.shape[0], "SHAP", self.progress) as advance:
             for index, (image, fill) in enumerate(zip(images, fills)):
-                results.append(self._one(image, fill, score, index=index))
+                results.append(self._one(image, fill, score, forward=forward, index=index))
                 advance()
         return results
 
-    def _one(self, image: torch.Tensor, fill: torch.Tensor, score,
-             *, index: int) -> RegionAttribution:
+    def _one(self, image: torch.Tensor, fill: torch.Tensor, score: ScoreFn,
+             *, forward: PerturbedForward, index: int) -> RegionAttribution:
         segments = superpixels(image, self.features, self.n_segments, cells=self.cells)
         features = int(segments.max()) + 1
 
         def evaluate(coalitions: torch.Tensor) -> torch.Tensor:
-            return evaluate_coalitions(self.model, score, image, fill=fill, segments=segments,
+            return evaluate_coalitions(forward, score, image, fill=fill, segments=segments,
                                        coalitions=coalitions, row=index,
                                        batch_size=self.batch_size)
 
