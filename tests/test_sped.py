@@ -207,6 +207,24 @@ def test_fit_recovers_the_planted_directions_and_the_concept_the_head_uses(fitte
 
 
 @pytest.mark.slow
+def test_importances_on_a_subset_are_the_full_fits_rows_of_those_images(fitted) -> None:
+    """Each image's Sobol indices depend on that image alone: averaging over 10 of the 24
+    images keeps 10 of the full fit's rows (the same concepts, found on all 24 images), and
+    the bank's importances are their normalised mean."""
+    subset = SPED(fitted.model, layer="features", n_concepts=K, seed=0, n_designs=16,
+                  batch_size=512, progress=False, nmf_options={"n_init": 1},
+                  importance_images=10).fit(planted_images(24))
+    assert_close(subset.components_, fitted.components_)
+    rows = subset.image_importances_
+    assert rows.shape == (10, K)
+    full = fitted.image_importances_
+    found = [int(np.argmin(np.abs(full - row).sum(axis=1))) for row in rows]
+    assert len(set(found)) == 10
+    assert_close(rows, full[found])
+    assert_close(subset.importances_, rows.mean(axis=0) / rows.mean(axis=0).sum())
+
+
+@pytest.mark.slow
 def test_top_crops_show_their_concept(fitted) -> None:
     _, partner = matched(fitted.components_.cpu(), directions())
     crops = fitted.bank_.top_crops.float()  # (K, T, 3, H, W): channel j holds concept j

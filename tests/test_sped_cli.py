@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
 from xfas.cli import main
-from xfas.data.synth.writer import generate_synthspoof
-from xfas.models import build_model, save_model
 from xfas.sped import SPED, ConceptBank
+
+from helpers.models import synth_and_untrained_model
 
 pytestmark = pytest.mark.slow
 
@@ -19,10 +18,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("sped_cli")
-    data = generate_synthspoof(root / "synth", n=24, size=64, seed=0, progress=False)
-    torch.manual_seed(0)
-    model_path = save_model(build_model("cnn-cbam").eval(), root / "model.safetensors")
-    return root, data, model_path
+    return (root, *synth_and_untrained_model(root, 24))
 
 
 def test_discover_label_and_name(setup, capsys) -> None:

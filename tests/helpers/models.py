@@ -4,6 +4,8 @@ comparing maps."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 from torch import nn
@@ -109,3 +111,14 @@ def raw_maps(explainer: Explainer, x: torch.Tensor, target: Target = "spoof") ->
     by ``explain``'s own call path (checked inputs, eval mode, ``attribute``)."""
     with evaluating(explainer.model):
         return explainer.attribute(explainer.checked(x), target)
+
+
+def synth_and_untrained_model(root: Path, n: int) -> tuple[Path, Path]:
+    """(data, model file): a small SynthSpoof in ``root/synth`` (64 px, seed 0) and a seeded,
+    untrained cnn-cbam saved beside it: what the SPED command-line tests discover on."""
+    from xfas.data.synth.writer import generate_synthspoof
+    from xfas.models import build_model, save_model
+
+    data = generate_synthspoof(root / "synth", n=n, size=64, seed=0, progress=False)
+    torch.manual_seed(0)
+    return data, save_model(build_model("cnn-cbam").eval(), root / "model.safetensors")

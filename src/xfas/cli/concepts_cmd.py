@@ -28,13 +28,17 @@ app.add_typer(concepts_app, name="concepts")
 
 
 def concept_table(bank: Any, title: str) -> Table:
-    """Concepts by importance: index (for names.json), name, importance +- spread, raw index."""
+    """Concepts by importance: index (for names.json), name, the attack type it was found on
+    (banks discovered per attack), importance +- spread, raw index."""
     import numpy as np
 
-    table = Table("index", "name", "importance", "± std", "raw S_T", title=title)
+    sources = list(bank.sources)
+    table = Table("index", "name", *(["source"] if sources else []), "importance", "± std",
+                  "raw S_T", title=title)
     for k in np.argsort(-bank.importances, kind="stable"):
-        table.add_row(str(k), bank.names[k], f"{bank.importances[k]:.3f}",
-                      f"{bank.importance_std[k]:.3f}", f"{bank.raw_importances[k]:.3f}")
+        table.add_row(str(k), bank.names[k], *([sources[k]] if sources else []),
+                      f"{bank.importances[k]:.3f}", f"{bank.importance_std[k]:.3f}",
+                      f"{bank.raw_importances[k]:.3f}")
     return table
 
 
@@ -50,10 +54,15 @@ def discover_command(
     data: DataOption,
     out: Path = typer.Option(..., "--out", "-o",
                              help="The concept bank file to write (e.g. bank.safetensors)."),
-    concepts: int = typer.Option(10, "--concepts", "-k", min=1, help="Number of concepts K."),
+    concepts: int = typer.Option(10, "--concepts", "-k", min=1, help="Number of concepts K "
+                                 "(per attack type with --by-attack)."),
     attack: str | None = typer.Option(
         None, "--attack", help="Only spoof images of this attack type (e.g. print, cut, "
                                "replay); default: every spoof image."),
+    per_attack: bool = typer.Option(
+        False, "--by-attack", help="Discover K concepts on each attack type's spoof images "
+                                    "separately and merge them into one bank that records "
+                                    "each concept's attack type."),
     split: SplitOption = "train",
     layer: LayerOption = None,
     seed: SeedOption = 0,
@@ -75,19 +84,25 @@ def discover_command(
     Crops the images, factorises the layer's activations with Semi-NMF, ranks the concepts by
     total Sobol index for the spoof decision, and writes the bank OUT with the Fig. 4 grid of
     each concept's most activating crops beside it (OUT-stem_concepts.png). --limit draws a
-    random subset with --seed, which also seeds the Semi-NMF and the masks.
+    random subset with --seed, which also seeds the Semi-NMF and the masks. --by-attack
+    factorises each attack type's images alone (K concepts each, from the --limit subset) and
+    ranks the merged concepts on all of them together.
     """
     from xfas.workflows.concepts import Selection, discover_concepts, grid_path
 
     check_choice("--split", split, ("train", "val", "test"))
     fas_model = open_model(model, card=card, assets=assets, what="to discover concepts on")
     selection = Selection(split=split, attack=attack, limit=limit, seed=seed)
-    sped = discover_concepts(fas_model, data, out, selection=selection, assets=assets,
-                             progress=progress, layer=layer, n_concepts=concepts, seed=seed,
-                             crop_fraction=crop_fraction, crop_stride=crop_stride,
-                             n_designs=designs, batch_size=batch_size)
-    Console().print(concept_table(sped.bank_, f"{concepts} concepts of {fas_model.name} at "
-                                  f"{sped.layer} from {sped.bank_.n_images} spoof images"))
+    sped = discover_concepts(fas_model, data, out, selection=selection, per_attack=per_attack,
+                             assets=assets, progress=progress, layer=layer,
+                             n_concepts=concepts, seed=seed, crop_fraction=crop_fraction,
+                             crop_stride=crop_stride, n_designs=designs, batch_size=batch_size)
+    bank = sped.bank_
+    found = (f"{concepts} per attack type ({', '.join(dict.fromkeys(bank.sources))})"
+             if per_attack else str(concepts))
+    Console().print(concept_table(bank, f"{bank.n_concepts} concepts ({found}) of "
+                                  f"{fas_model.name} at {sped.layer} from {bank.n_images} "
+                                  "spoof images"))
     typer.echo(f"written {out} and {grid_path(out)}")
 
 

@@ -15,14 +15,15 @@ from xfas.sped.estimators import ESTIMATORS, get_estimator, jansen_total, saltel
 from xfas.sped.explainer import SPEDExplainer
 from xfas.sped.figures import crop_grid_figure, explanation_figure
 from xfas.sped.labeling import LabelProposal, propose_names
+from xfas.sped.merge import Discovery, attack_groups, merge_discoveries
 from xfas.sped.samplers import SAMPLERS, get_sampler, halton_masks, random_masks, sobol_masks
 from xfas.sped.semi_nmf import SemiNMF
 from xfas.sped.sobol import evaluate_design, total_sobol_indices
 
 __all__ = [
     "SPED", "SPEDExplainer", "ConceptBank", "ConceptExplanation", "CropGrid", "LabelProposal",
-    "crop_grid_figure", "describe_explanation", "explanation_figure", "location_words",
-    "propose_names",
+    "Discovery", "attack_groups", "crop_grid_figure", "describe_explanation",
+    "explanation_figure", "location_words", "merge_discoveries", "propose_names",
     "ESTIMATORS", "SAMPLERS", "SemiNMF", "evaluate_design", "get_estimator", "get_sampler",
     "halton_masks", "jansen_design", "jansen_total", "random_masks", "saltelli_total",
     "sobol_design", "sobol_masks", "split_outputs", "total_sobol_indices",

@@ -2,10 +2,11 @@
 
 Tensors: ``components`` (W, C x K), the importances and their spread, the typical activations,
 optionally ``top_crops`` (K x T x 3 x H x W uint8, the most activating crops for Fig. 4) and
-``header_sha256``. The JSON header (names, layer, model fingerprint, crop and Sobol parameters)
-lives in the file's metadata. ``xfas.models.checkpoint`` checks a sha256 of the tensors; the
-tensor ``header_sha256`` holds the sha256 of the canonical header JSON, so an edited header is
-refused too.
+``header_sha256``. The JSON header (names, sources, layer, model fingerprint, crop and Sobol
+parameters) lives in the file's metadata; banks are written in the current ``VERSION`` and
+read in every version of ``READABLE_VERSIONS``. ``xfas.models.checkpoint`` checks a sha256 of
+the tensors; the tensor ``header_sha256`` holds the sha256 of the canonical header JSON, so an
+edited header is refused too.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from xfas.errors import XfasError
 from xfas.models.checkpoint import read_checkpoint, save_checkpoint
 
 KIND = "xfas-concept-bank"
-VERSION = 1
+# Version 2 added ``sources`` (each concept's attack type); version 1 banks read with none.
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 _ARRAYS = ("importances", "importance_std", "raw_importances", "raw_importance_std",
            "typical_activation")
 
@@ -66,6 +69,8 @@ class ConceptBank:
         typical_activation: (K,) mean coefficient of each concept over every position of the
             fit images' full views; an image's activation is measured relative to it.
         names: K labels ("concept 1" .. by default).
+        sources: K attack types, the group of images each concept was discovered on
+            (``SPED.fit(images, attacks=...)``); empty when all were found on one pool.
         layer, model_name, model_fingerprint: where the concepts live.
         input_size: (H, W) of the model inputs.
         grid: (h, w) of the layer's activations (the resolution of the concept maps).
@@ -102,6 +107,7 @@ class ConceptBank:
     n_crops: int = 0
     nmf: dict[str, Any] = field(default_factory=dict)
     top_crops: torch.Tensor | None = None
+    sources: list[str] = field(default_factory=list)
     version: int = VERSION
 
     def __post_init__(self) -> None:
@@ -119,6 +125,9 @@ class ConceptBank:
         self.names = [str(n) for n in self.names]
         if len(self.names) != k:
             raise XfasError(f"concept bank: {len(self.names)} names for {k} concepts")
+        self.sources = [str(s) for s in self.sources]
+        if self.sources and len(self.sources) != k:
+            raise XfasError(f"concept bank: {len(self.sources)} sources for {k} concepts")
         self.input_size = (int(self.input_size[0]), int(self.input_size[1]))
         self.grid = (int(self.grid[0]), int(self.grid[1]))
 
@@ -179,10 +188,10 @@ class ConceptBank:
         if stored is None or not torch.equal(stored, _header_digest(head)):
             raise XfasError(f"{path}: the bank's header does not match its recorded digest; "
                             "the file was modified or damaged")
-        if head.get("version") != VERSION:
+        if head.get("version") not in READABLE_VERSIONS:
             raise XfasError(f"{path}: concept bank version {head.get('version')!r}, this xfas "
-                            f"reads version {VERSION}")
-        known = {f.name for f in fields(cls)}
+                            f"reads versions {', '.join(map(str, READABLE_VERSIONS))}")
+        known = {f.name for f in fields(cls)} - {"version"}  # read in any, kept as current
         values = {key: value for key, value in head.items() if key in known}
         try:
             return cls(components=tensors["components"], top_crops=tensors.get("top_crops"),

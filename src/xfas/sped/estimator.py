@@ -20,6 +20,10 @@ crop), never once per perturbation. The stages:
    h with concept k's coefficients zeroed, signed (importance is the size of a concept's
    part over the fit images, blind to direction; the effect says which way it pushes).
 
+Stages 1-3 may run per attack type (``fit(images, attacks=...)``, the paper's "attack images
+with the same spoof strategy"); their concepts are merged into one bank (``xfas.sped.merge``)
+before stage 4 runs on all the images.
+
 The Sobol output is the spoof log-odds: ``FASModel.spoof_logit`` for xfas models; for a plain
 ``nn.Module`` with two outputs the logit of class 1 minus that of class 0 (index 0 = live; see
 ``xfas.explain.base.resolve_target``).
@@ -32,7 +36,7 @@ import time
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -49,6 +53,7 @@ from xfas.sped.bank import ConceptBank, default_names, model_fingerprint, model_
 from xfas.sped.crops import CropGrid, crop_batches, make_crops, to_uint8, top_rows
 from xfas.sped.designs import sobol_design, split_outputs
 from xfas.sped.estimators import get_estimator
+from xfas.sped.merge import Discovery, attack_groups, merge_discoveries
 from xfas.sped.samplers import get_sampler
 from xfas.sped.semi_nmf import SemiNMF
 
@@ -64,7 +69,8 @@ class SPED:
     Args:
         model: an xfas ``FASModel`` or any ``nn.Module`` classifier (index 0 = live).
         layer: the module to cut the model at (None: the model's default layer).
-        n_concepts: K, the number of concepts.
+        n_concepts: K, the number of concepts (per attack type when ``fit`` is given the
+            images' attacks: the bank then holds K per attack type).
         seed: seeds the Semi-NMF initialisation and the Halton masks.
         crop_fraction, crop_stride: crop side and step as fractions of the input side.
         n_designs: base points of the Sobol design (h runs n_designs * (K + 2) times per image).
@@ -81,11 +87,16 @@ class SPED:
             scikit-learn NMF).
         transform_iter: U steps of the factorisation with W fixed. A fixed count (no early
             stop), so an image's maps do not depend on which images share its batch.
+        importance_images: average the Sobol importances over at most this many of the fit
+            images (a seeded subset; None: all). At a layer early in the network h is most of
+            the model, and each image costs n_designs * (K + 2) passes through it.
 
     Learned state after ``fit`` (or ``load``): ``bank_`` (a ``ConceptBank``), ``nmf_``,
     ``components_`` (W, C x K), ``importances_`` (K,, summing to 1), ``importance_std_``,
-    ``raw_importances_``, ``typical_activation_``; after ``fit`` only: ``image_importances_``
-    (N, K) and ``timings_`` (seconds per stage).
+    ``raw_importances_``, ``typical_activation_``, ``sources_`` (each concept's attack type,
+    empty for pooled discovery); after ``fit`` only: ``image_importances_``
+    (one row per image the importances were averaged over, K) and ``timings_`` (seconds per
+    stage).
 
     Example:
         >>> sped = SPED(model, n_concepts=8).fit(spoof_images)       # (N, 3, H, W)
@@ -99,7 +110,8 @@ class SPED:
                  n_designs: int = 32, batch_size: int = 64, progress: bool = True,
                  activation_threshold: float = 0.5, map_threshold: float = 0.1,
                  sampler: str = "halton", estimator: str = "jansen", top_crops: int = 8,
-                 nmf_options: Mapping[str, Any] | None = None, transform_iter: int = 100) -> None:
+                 nmf_options: Mapping[str, Any] | None = None, transform_iter: int = 100,
+                 importance_images: int | None = None) -> None:
         if not isinstance(model, nn.Module):
             raise XfasError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
         self.model = model
@@ -118,6 +130,7 @@ class SPED:
         self.top_crops = top_crops
         self.nmf_options = dict(nmf_options or {})
         self.transform_iter = transform_iter
+        self.importance_images = importance_images
         self._split: tuple[Callable, Callable, bool] | None = None
 
     # ------------------------------------------------------------------ checks and parts
@@ -132,6 +145,8 @@ class SPED:
              "an integer >= 2"),
             ("batch_size", positive_int(self.batch_size), "a positive integer"),
             ("transform_iter", positive_int(self.transform_iter), "a positive integer"),
+            ("importance_images", self.importance_images is None
+             or positive_int(self.importance_images), "a positive integer or None"),
             ("top_crops", isinstance(self.top_crops, int) and self.top_crops >= 0,
              "an integer >= 0"),
             ("activation_threshold", isinstance(self.activation_threshold, (int, float))
@@ -176,17 +191,38 @@ class SPED:
             yield
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, images: torch.Tensor) -> "SPED":
-        """Discover ``n_concepts`` concepts on ``images`` (N, 3, H, W), preprocessed model
-        inputs (e.g. the spoof images of one attack type). Returns self."""
+    def fit(self, images: torch.Tensor, attacks: Sequence[str] | None = None) -> "SPED":
+        """Discover concepts on ``images`` (N, 3, H, W), preprocessed model inputs (spoof
+        images), and rank them. Returns self.
+
+        Without ``attacks``: ``n_concepts`` concepts found on all the images together. With
+        ``attacks`` (one attack type per image): ``n_concepts`` concepts per attack type, each
+        set found on that type's images alone, merged into one bank whose ``sources`` name
+        each concept's attack type (``xfas.sped.merge``); the importances and typical
+        activations are then computed on all the images together."""
+        self._check_params()
+        images = check_images(images, self.device)
+        if attacks is None:
+            return self.fit_discovered(images, self.discover(images))
+        groups = attack_groups(attacks, int(images.shape[0]))
+        parts = [self.discover(images[torch.as_tensor(rows, device=images.device)],
+                               source=attack) for attack, rows in groups.items()]
+        return self.fit_discovered(images, merge_discoveries(parts))
+
+    def discover(self, images: torch.Tensor, source: str = "") -> Discovery:
+        """Stages 1-3 on ``images``: crops, their pooled activations and the Semi-NMF, which
+        gives ``n_concepts`` concept directions (not ranked yet), with each concept's most
+        activating crops. ``source`` names the group of images (an attack type): in errors,
+        and in the concepts' ``sources``."""
         self._check_params()
         images = check_images(images, self.device)
         height, width = images.shape[-2:]
         boxes = CropGrid(self.crop_fraction, self.crop_stride).boxes(height, width)
+        what = f"images of {source!r}" if source else "images"
         if images.shape[0] * len(boxes) < self.n_concepts:
-            raise XfasError(f"images: {images.shape[0]} images give {images.shape[0] * len(boxes)}"
+            raise XfasError(f"{what}: {images.shape[0]} images give {images.shape[0] * len(boxes)}"
                             f" crops, fewer than n_concepts={self.n_concepts}")
-        g, h, exact = self.split()
+        g, _, _ = self.split()
         timings: dict[str, float] = {}
         with self._inference():
             clock = _Clock(self.device)
@@ -196,13 +232,35 @@ class SPED:
             nmf = _frozen(SemiNMF(self.n_concepts, seed=self.seed, progress=self.progress,
                                   **options).fit(pooled))
             timings["semi_nmf"] = clock.lap()
-            coefficients = self._image_coefficients(g, nmf, images)
-            timings["image_coefficients"] = clock.lap()
-            per_image = self._importance(h, coefficients, nmf.components_, images=images,
-                                         exact=exact)
-            timings["importance"] = clock.lap()
             crops = self._top_crops(images, boxes, nmf.coefficients_)
             timings["top_crops"] = clock.lap()
+        return Discovery(nmf=nmf, layer=self.layer, top_crops=crops,
+                         n_images=int(images.shape[0]), n_crops=int(pooled.shape[0]),
+                         sources=[source] * self.n_concepts if source else [],
+                         summary=_nmf_summary(nmf), timings=timings)
+
+    def fit_discovered(self, images: torch.Tensor, discovery: Discovery) -> "SPED":
+        """Stage 4 for the concepts of ``discovery`` (one ``discover``, or several merged):
+        U with W fixed on the full views of ``images`` (all the images the concepts were
+        found on), the concepts' typical activations and their Sobol importances, stored as
+        ``bank_``. Returns self."""
+        self._check_params()
+        images = check_images(images, self.device)
+        if discovery.layer != self.layer:
+            raise XfasError(f"discovery: made at layer {discovery.layer!r}, this SPED cuts "
+                            f"the model at {self.layer!r}")
+        height, width = images.shape[-2:]
+        nmf = discovery.nmf.to(self.device)
+        g, h, exact = self.split()
+        timings = dict(discovery.timings)
+        with self._inference():
+            clock = _Clock(self.device)
+            coefficients = self._image_coefficients(g, nmf, images)
+            timings["image_coefficients"] = clock.lap()
+            chosen = self._importance_subset(int(images.shape[0]), images.device)
+            per_image = self._importance(h, coefficients[chosen], nmf.components_,
+                                         images=images[chosen], exact=exact)
+            timings["importance"] = clock.lap()
         raw = per_image.mean(dim=0)
         spread = per_image.std(dim=0, correction=0)
         total = float(raw.sum())
@@ -214,17 +272,28 @@ class SPED:
             importances=(raw / scale).cpu().numpy(), importance_std=(spread / scale).cpu().numpy(),
             raw_importances=raw.cpu().numpy(), raw_importance_std=spread.cpu().numpy(),
             typical_activation=coefficients.mean(dim=(0, 2, 3)).double().cpu().numpy(),
-            names=default_names(self.n_concepts), layer=self.layer,
-            model_name=model_name(self.model), model_fingerprint=model_fingerprint(self.model),
+            names=default_names(discovery.n_concepts), sources=list(discovery.sources),
+            layer=self.layer, model_name=model_name(self.model),
+            model_fingerprint=model_fingerprint(self.model),
             input_size=(int(height), int(width)), grid=tuple(coefficients.shape[-2:]),
             crop_fraction=float(self.crop_fraction),
             crop_stride=float(self.crop_stride), n_designs=int(self.n_designs),
             sampler=self.sampler, estimator=self.estimator, seed=int(self.seed),
             activation_threshold=float(self.activation_threshold),
             map_threshold=float(self.map_threshold), n_images=int(images.shape[0]),
-            n_crops=int(pooled.shape[0]), nmf=_nmf_summary(nmf), top_crops=crops)
+            n_crops=discovery.n_crops, nmf=dict(discovery.summary),
+            top_crops=discovery.top_crops)
         self._set_bank(bank, nmf)
         return self
+
+    def _importance_subset(self, n_images: int, device: torch.device) -> torch.Tensor:
+        """The images the Sobol importances are averaged over: all of them, or a seeded subset
+        of ``importance_images`` (each costs n_designs * (K + 2) passes through h)."""
+        if self.importance_images is None or self.importance_images >= n_images:
+            return torch.arange(n_images, device=device)
+        rng = np.random.default_rng(self.seed)
+        chosen = np.sort(rng.choice(n_images, size=self.importance_images, replace=False))
+        return torch.as_tensor(chosen, device=device)
 
     def _crop_activations(self, g: Callable, images: torch.Tensor, boxes: list) -> torch.Tensor:
         """Stages 1-2: A = spatial mean of g over every crop -> (N * len(boxes), C)."""
@@ -322,7 +391,7 @@ class SPED:
         crops = make_crops(images, boxes, rows.flatten())
         pixels = to_uint8(crops, getattr(self.model, "channel_order", "RGB"),
                           getattr(self.model, "pixel_scale", 1 / 255))
-        return pixels.reshape(self.n_concepts, top, *pixels.shape[1:]).cpu()
+        return pixels.reshape(u.shape[1], top, *pixels.shape[1:]).cpu()
 
     # ------------------------------------------------------------------ learned state
     def _set_bank(self, bank: ConceptBank, nmf: SemiNMF | None = None) -> None:
@@ -360,6 +429,11 @@ class SPED:
     def typical_activation_(self) -> np.ndarray:
         self._check_fitted()
         return self.bank_.typical_activation
+
+    @property
+    def sources_(self) -> list[str]:
+        self._check_fitted()
+        return list(self.bank_.sources)
 
     @property
     def names(self) -> list[str]:

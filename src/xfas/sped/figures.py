@@ -1,7 +1,8 @@
 """SPED's figures, drawn with matplotlib's object API (no pyplot) and saved as PNG:
 
-- ``crop_grid_figure`` (the paper's Fig. 4): one row per concept, most important first, its name
-  and importance, then its most activating crops (stored in the bank, so no data is needed);
+- ``crop_grid_figure`` (the paper's Fig. 4): one row per concept, most important first, its name,
+  importance and (banks discovered per attack) attack type, then its most activating crops
+  (stored in the bank, so no data is needed);
 - ``explanation_figure`` (Fig. 6): an image, the combined map, and each activated concept's
   heat map with its name and importance, under the plain-language sentence.
 """
@@ -37,7 +38,8 @@ def crop_grid_figure(bank: ConceptBank, path: str | Path, top: int | None = None
                                layout="constrained")
     for row, k in enumerate(order):
         label = (f"{bank.names[k]}\nindex {k}\nimportance {bank.importances[k]:.2f}"
-                 f" ± {bank.importance_std[k]:.2f}")
+                 f" ± {bank.importance_std[k]:.2f}"
+                 + (f"\nfound on {bank.sources[k]}" if bank.sources else ""))
         axes[row, 0].text(0.95, 0.5, label, ha="right", va="center", fontsize=8,
                           transform=axes[row, 0].transAxes)
         for column in range(count):

@@ -1,6 +1,7 @@
 """SPED on a dataset: the model inputs of a dataset's images (with their evidence masks on the
-same inputs), concept discovery on its spoof images into a bank file with its Fig. 4 grid, and
-names proposed from its evidence masks. ``xfas concepts`` and the demo run these steps."""
+same inputs), concept discovery on its spoof images (pooled, or per attack type and merged)
+into a bank file with its Fig. 4 grid, and names proposed from its evidence masks.
+``xfas concepts`` and the demo run these steps."""
 
 from __future__ import annotations
 
@@ -60,6 +61,15 @@ def _chosen(dataset, data: Path, selection: Selection) -> np.ndarray:
         rng = np.random.default_rng(selection.seed)
         chosen = np.sort(rng.choice(chosen, size=selection.limit, replace=False))
     return chosen
+
+
+def selected_attacks(data: str | Path, model: FASModel, selection: Selection) -> list[str]:
+    """The attack type of each selected image of ``data``, in the order ``dataset_inputs``
+    returns the images ("live" for live images)."""
+    dataset = open_dataset(Path(data), split=selection.split,
+                           image_size=model.input_size if reads_dataset_images(model) else None)
+    attacks = dataset.attacks
+    return [str(attacks[i]) for i in _chosen(dataset, Path(data), selection).tolist()]
 
 
 def dataset_inputs(data: str | Path, model: FASModel, selection: Selection, *,
@@ -126,14 +136,30 @@ def _masks_on_input(dataset, index: int, box: tuple[int, int, int, int], *, side
 
 
 def discover_concepts(model: FASModel, data: str | Path, bank: Path, *, selection: Selection,
-                      assets: Path | None = None, progress: bool = True, **settings) -> SPED:
+                      per_attack: bool = False, assets: Path | None = None,
+                      progress: bool = True, **settings) -> SPED:
     """SPED fitted on the selected spoof images of ``data`` (``settings`` go to ``SPED``:
     n_concepts, layer, seed, crop_fraction, ...), saved to ``bank`` with its Fig. 4 grid
-    beside it (``grid_path``)."""
+    beside it (``grid_path``).
+
+    ``per_attack``: n_concepts concepts found on each attack type's images separately
+    (``limit`` draws from all the selected spoofs first, so pooled and per-attack discovery
+    see the same images), merged into one bank that records each concept's attack type
+    (``SPED.fit`` with ``attacks``)."""
     if bank.exists() and bank.is_dir():
         raise XfasError(f"--out {bank}: is a folder; give a file name such as bank.safetensors")
+    if per_attack and selection.attack is not None:
+        raise XfasError(f"--attack {selection.attack!r}: one attack type; --by-attack "
+                        "discovers on every attack type of the split, leave one of them out")
+    if per_attack and not selection.spoof_only:
+        raise XfasError("--by-attack: discovers on spoof images only")
     images, _ = dataset_inputs(data, model, selection, assets=assets, progress=progress)
-    sped = SPED(model, progress=progress, **settings).fit(images)
+    attacks = selected_attacks(data, model, selection) if per_attack else None
+    sped = SPED(model, progress=progress, **settings)
+    try:
+        sped.fit(images, attacks)
+    except XfasError as error:
+        raise XfasError(f"--data {data} (split {selection.split}): {error}") from None
     sped.save(bank)
     crop_grid_figure(sped.bank_, grid_path(bank), credit=BenchmarkLayout(data).credit())
     return sped
