@@ -21,7 +21,7 @@ from PIL import Image
 from xfas.benchmark import (BenchmarkConfig, RunStore, render_report, resolve_methods,
                             run_benchmark)
 from xfas.benchmark.metrics import iou, niou
-from xfas.benchmark.runner import assign_concepts
+from xfas.benchmark.runner import assign_by_name, assign_concepts, names_from_assignment
 from xfas.benchmark.scan import carve, scan_benchmark
 from xfas.benchmark.tables import averaged_types
 from xfas.data.synth import generate_synthspoof
@@ -258,6 +258,17 @@ def test_limit_caps_the_scored_images_only(tmp_path) -> None:
     assert [r.name for r in result.calibration] == ["v0", "v1", "v2", "v3"]
 
 
+def test_limit_counts_usable_images(tmp_path) -> None:
+    """An unreadable image among the first does not count: --limit 3 still scores three."""
+    root = tmp_path / "data"
+    make_benchmark(root, n_test=6, n_val=0)
+    (root / "images" / "t1.png").write_bytes(b"not a png")
+    with pytest.warns(UserWarning, match="t1.png"):
+        result = scan_benchmark(root, limit=3, progress=False)
+    assert [r.name for r in result.scored] == ["t0", "t2", "t3"]
+    assert [p.reason for p in result.problems] == ["unreadable_image"]
+
+
 def test_concept_assignment_takes_the_best_mean_and_the_lower_index_on_ties() -> None:
     rows = [("a", "photo_edge", 0, 0.5, 0.6), ("b", "photo_edge", 0, 0.3, 0.2),
             ("a", "photo_edge", 1, 0.4, 0.5), ("b", "photo_edge", 1, 0.4, 0.3),
@@ -271,6 +282,20 @@ def test_concept_assignment_takes_the_best_mean_and_the_lower_index_on_ties() ->
                                   "calibration_iou": 0.6, "n": 1}
     assert_close(matrices["mean_iou"]["photo_edge"], [0.4, 0.4, 0.15])
     assert_close(matrices["mean_niou"]["photo_edge"], [0.4, 0.4, 0.15])
+
+
+def test_names_from_the_assignment_give_the_assignment_back_by_name() -> None:
+    """Concept 1 holds photo_edge (nIoU 0.8) and ipad_border (0.6): it takes the better
+    one's name, and ipad_border finds no concept by name; concept 3 is named cut hole; a
+    concept assigned nothing keeps its name."""
+    assignment = {"photo_edge": {"concept": 1, "calibration_niou": 0.8},
+                  "ipad_border": {"concept": 1, "calibration_niou": 0.6},
+                  "cut_hole": {"concept": 3, "calibration_niou": 0.5}}
+    names = names_from_assignment(assignment, ["concept 1", "concept 2", "edge", "concept 4"])
+    assert names == ["concept 1", "photo edge", "edge", "cut hole"]
+    with pytest.warns(UserWarning, match="ipad_border"):
+        back = assign_by_name(names, [0.25] * 4, ["photo_edge", "ipad_border", "cut_hole"])
+    assert {e: a["concept"] for e, a in back.items()} == {"photo_edge": 1, "cut_hole": 3}
 
 
 def test_concept_assignment_follows_niou_where_iou_disagrees() -> None:

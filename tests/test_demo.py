@@ -27,7 +27,8 @@ TINY = ["--images", "100", "--epochs", "1", "--concepts", "2", "--sped-images", 
 @pytest.mark.slow
 def test_demo_writes_data_model_concepts_benchmark_and_report(tmp_path, capsys) -> None:
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), *TINY]) == 0
+    tiny = TINY + (["--assets", str(ASSETS)] if ASSETS.is_dir() else [])
+    assert main(["demo", "--out", str(out), *tiny]) == 0
     assert (out / "synthspoof" / "manifest.json").exists()
     assert (out / "cnn-cbam" / "best.safetensors").exists()
     metrics = json.loads((out / "cnn-cbam" / "test_metrics.json").read_text())
@@ -58,5 +59,5 @@ def test_demo_writes_data_model_concepts_benchmark_and_report(tmp_path, capsys) 
         assert all(name in evidence or name == f"concept {k + 1}"
                    for k, name in enumerate(bank.names)), bank.names
     # a second run finds every stage done and recomputes nothing
-    assert main(["demo", "--out", str(out), *TINY]) == 0
+    assert main(["demo", "--out", str(out), *tiny]) == 0
     assert "reusing" in capsys.readouterr().out

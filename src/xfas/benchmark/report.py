@@ -21,8 +21,9 @@ from typing import Any, Mapping, Sequence
 
 from xfas.benchmark.figures import CONCEPTS_FIGURE, FIGURES, bar_chart, method_grid
 from xfas.benchmark.store import DB_NAME, RunStore
-from xfas.benchmark.tables import (differences, evidence_counts, format_value, significance_note,
-                                   significant_cells, summarize, table_rows)
+from xfas.benchmark.tables import (differences, evidence_counts, format_value, layers_note,
+                                   settings_note, significance_note, significant_cells, summarize,
+                                   table_rows)
 from xfas.errors import XfasError
 from xfas.plots import data_uri
 
@@ -98,7 +99,9 @@ def table_one(results: Mapping[str, Any]) -> str:
             "Faithfulness (RISE): deletion AUC of the spoof probability as the map's top pixels "
             "are removed (lower is better), insertion AUC as they are revealed on a blurred "
             "image (higher is better).</p>"
-            f"<p class=\"note\">{html.escape(significance_note(results))}</p>")
+            f"<p class=\"note\">{html.escape(significance_note(results))}</p>"
+            f"<p class=\"note\">{html.escape(layers_note(results))} "
+            f"{html.escape(settings_note(results))}</p>")
 
 
 def _pointing(results: Mapping[str, Any]) -> str:

@@ -23,20 +23,22 @@ import platform
 import warnings
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
 
 from xfas import __version__
-from xfas.benchmark.config import ALL, BY_NAME, BenchmarkConfig
+from xfas.benchmark.config import (ALL, BY_NAME, CALIBRATION, FIXED, LAYER_RULES,
+                                   BenchmarkConfig)
 from xfas.benchmark.figures import write_grid_inputs, write_map
 from xfas.benchmark.parallel import Executor
 from xfas.benchmark.scan import scan_benchmark
-from xfas.benchmark.scoring import (CALIBRATE, SPED, SPED_MATCHED, Unit, UnitImage, WorkerSpec,
-                                    compute_calibration, compute_unit, context, method_groups)
+from xfas.benchmark.scoring import (CALIBRATE, SPED, SPED_MATCHED, CalibrationResult, Unit,
+                                    UnitImage, WorkerSpec, compute_calibration, compute_unit,
+                                    context, method_groups, uses_layer)
 from xfas.benchmark.store import DB_NAME, ImageRecord, RunStore
-from xfas.benchmark.tables import markdown_table, write_tables
+from xfas.benchmark.tables import averaged_types, markdown_table, write_tables
 from xfas.errors import XfasError
 from xfas.progress import progress_bar
 
@@ -102,12 +104,15 @@ def stored_config(config: BenchmarkConfig, methods: list[str], fingerprint: str)
     stored["model_fingerprint"] = fingerprint
     stored["methods"] = methods
     stored["method_options"] = {k: dict(v) for k, v in config.method_options.items()}
+    if config.layer_rule == FIXED:  # runs from before the layer rules keep their configuration
+        del stored["layer_rule"]
     if config.concepts is not None:
-        bank = Path(config.concepts)
-        if not bank.is_file():
-            raise XfasError(f"--concepts {bank}: no such concept bank file")
-        stored["concepts"] = str(bank.resolve())
-        stored["concepts_digest"] = _file_digest(bank)
+        banks = [Path(bank) for bank in config.banks]
+        for bank in banks:
+            if not bank.is_file():
+                raise XfasError(f"--concepts {bank}: no such concept bank file")
+        stored["concepts"] = ",".join(str(bank.resolve()) for bank in banks)
+        stored["concepts_digest"] = ",".join(_file_digest(bank) for bank in banks)
     stored["baselines"] = {"deletion": "zero", "insertion": "blur"}
     return stored
 
@@ -127,10 +132,29 @@ def _check_config(config: BenchmarkConfig, methods: list[str]) -> None:
             raise XfasError(f"{name} {value!r}: expected a positive integer")
     if config.limit is not None and config.limit < 1:
         raise XfasError(f"limit {config.limit}: expected a positive integer")
+    if config.layer_rule not in LAYER_RULES:
+        raise XfasError(f"--layer-rule {config.layer_rule!r}: expected one of "
+                        f"{', '.join(LAYER_RULES)}")
+    if config.concepts is not None and not config.banks:
+        raise XfasError(f"--concepts {config.concepts!r}: no concept bank file named")
+    if config.layer_rule == CALIBRATION:
+        given = sorted(m for m, options in config.method_options.items() if "layer" in options)
+        if config.layer is not None or given:
+            where = ", ".join([f"--layer {config.layer}"] * (config.layer is not None)
+                              + [f"{m}.layer" for m in given])
+            raise XfasError(f"{where}: the calibration layer rule chooses every layer; give "
+                            "a layer or --layer-rule calibration, not both")
+        if config.calibration_split == BY_NAME:
+            raise XfasError("--layer-rule calibration: needs calibration images, and "
+                            "--calibration-split names sets none aside; use a split")
+    elif len(config.banks) > 1:
+        raise XfasError(f"--concepts {config.concepts}: several banks need --layer-rule "
+                        "calibration, which picks one (a fixed run uses one bank)")
     if SPED_MATCHED in config.method_options:
         raise XfasError("options of sped-matched: give them to sped (sped.OPTION=VALUE); "
                         "both scorings use one SPED explainer")
-    unknown = sorted(set(config.method_options) - set(methods))
+    known = set(methods) | ({SPED} if SPED_MATCHED in methods else set())  # its explainer's
+    unknown = sorted(set(config.method_options) - known)
     if unknown:
         raise XfasError(f"method options for {', '.join(unknown)}: not among the run's "
                         f"methods ({', '.join(methods)})")
@@ -193,15 +217,15 @@ def run_benchmark(config: BenchmarkConfig, out: str | Path, resume: bool = False
                   progress=progress)
         if info is None:  # recorded once the data are known to be usable
             store.init_run(wanted, fingerprint, versions())
-        if config.concepts is not None:
-            concept_figure(config.concepts, out)
         scored = store.images("scored")
         executor = Executor(workers, dask)
         with executor:
-            assignment = (_calibrate(config, spec, store, executor=executor, progress=progress)
-                          if SPED_MATCHED in methods else {})
-            spec = replace(spec, assignment=assignment,
-                           grid=frozenset(r.name for r in scored[:config.grid_images]))
+            spec = _calibrate(spec, store, model=model, methods=methods, executor=executor,
+                              progress=progress)
+            shown = [m for m in (SPED_MATCHED, SPED) if m in methods]
+            if shown:  # the bank sped-matched uses, else sped's
+                concept_figure(spec.bank_of(shown[0]), out)
+            spec = replace(spec, grid=frozenset(r.name for r in scored[:config.grid_images]))
             units = plan_units(scored, method_groups(methods, model, spec), config.unit_size)
             done = store.done()
             todo = [u for u in units if not all(p in done for p in u.pairs)]
@@ -257,8 +281,9 @@ def _scan(config: BenchmarkConfig, data: str, model: Any, *, methods: list[str],
         from xfas.data.face import FaceDetector
         detector = FaceDetector.from_assets(config.assets)
     result = scan_benchmark(data, config.split, config.calibration_split,
-                            need_calibration=(SPED_MATCHED in methods
-                                              and config.calibration_split != BY_NAME),
+                            need_calibration=(config.layer_rule == CALIBRATION
+                                              or (SPED_MATCHED in methods
+                                                  and config.calibration_split != BY_NAME)),
                             calibration_fraction=config.calibration_fraction, limit=config.limit,
                             seed=config.seed, detector=detector, progress=progress)
     if not result.scored:
@@ -286,38 +311,179 @@ def concept_figure(bank_path: str, out: Path) -> None:
         crop_grid_figure(bank, target)
 
 
-def _calibrate(config: BenchmarkConfig, spec: WorkerSpec, store: RunStore, *, executor: Executor,
-               progress: bool) -> dict[str, int]:
-    """The SPED concept assigned to each evidence type: the one with the highest mean nIoU
-    (the score Table I reports) on every calibration image, whatever ``limit`` (ties: the
-    lower index), or with ``calibration_split="names"`` the one named after it
-    (``assign_by_name``). Stored, so it is made once per run."""
-    stored = store.get_meta("sped_assignment")
-    if stored is not None:
-        return {e: int(a["concept"]) for e, a in stored.items()}
-    if config.calibration_split == BY_NAME:
-        from xfas.sped.bank import ConceptBank
+def _calibrate(spec: WorkerSpec, store: RunStore, *, model: Any, methods: list[str],
+               executor: Executor, progress: bool) -> WorkerSpec:
+    """``spec`` with each method's layer (``layers``), SPED's banks (``banks``) and the SPED
+    assignment, chosen once per run on the calibration images and stored (a resumed run reads
+    them back).
 
-        bank = ConceptBank.load(config.concepts)
-        evidence = sorted({e for r in store.images("scored") for e in r.masks})
-        assignment = assign_by_name(bank.names, bank.importances, evidence)
-        store.set_meta("sped_assignment", assignment)
-        return {e: int(a["concept"]) for e, a in assignment.items()}
-    records = store.images("calibration")
-    units = plan_units(records, [(CALIBRATE,)], config.unit_size)
-    rows: list[tuple[str, str, int, float, float]] = []
-    names: list[str] = []
-    with progress_bar(progress) as bar:
-        task = bar.add_task("SPED calibration", total=len(units))
-        for _, result in executor.imap(compute_calibration, spec, units):
-            rows += result.rows
-            names = result.names
-            bar.advance(task)
-    assignment, matrices = assign_concepts(rows, names)
-    store.set_meta("sped_calibration", {"images": [r.name for r in records], **matrices,
-                                        "names": names})
+    Under the fixed rule a layer method reads the run's layer and SPED its one bank; under the
+    calibration rule each layer method gets the candidate layer, and ``sped`` and
+    ``sped-matched`` each the bank, with the highest calibration score (``choose``). The SPED
+    assignment: the concept with the highest mean nIoU per evidence type on every calibration
+    image, whatever ``limit`` (``assign_concepts``), or with ``calibration_split="names"`` the
+    concept named after it (``assign_by_name``)."""
+    config = spec.config
+    stored_layers = store.get_meta("layers")
+    if stored_layers is None:
+        stored_layers = _fixed_layers(spec, model, methods)
+        # a run from before the layer rules has its assignment already, and keeps it
+        if store.get_meta("sped_assignment") is None:
+            candidates = _candidates(spec, model, methods)
+            result = _calibration_rows(spec, store, candidates, executor=executor,
+                                       progress=progress)
+            evidence = averaged_types(sorted({e for r in store.images("calibration")
+                                              for e in r.masks}))
+            chosen, banks, assignment = choose(result, candidates=candidates,
+                                               evidence_types=evidence)
+            if config.layer_rule == CALIBRATION:
+                stored_layers.update(chosen)
+            _store_assignment(spec, store, result, methods=methods,
+                              bank=banks.get(SPED_MATCHED), assignment=assignment)
+        store.set_meta("layers", stored_layers)
+    layers = {m: entry["layer"] for m, entry in stored_layers.items() if "bank" not in entry}
+    banks = {m: entry["bank"] for m, entry in stored_layers.items() if "bank" in entry}
+    assignment = store.get_meta("sped_assignment") or {}
+    return replace(spec, layers=layers, banks=banks,
+                   assignment={e: int(a["concept"]) for e, a in assignment.items()})
+
+
+def _store_assignment(spec: WorkerSpec, store: RunStore, result: CalibrationResult, *,
+                      methods: Sequence[str], bank: str | None,
+                      assignment: dict[str, dict[str, Any]]) -> None:
+    """Store ``sped-matched``'s assignment (by name, or the one calibration made with its
+    bank) and the calibration matrices behind it."""
+    if SPED_MATCHED not in methods:
+        return
+    bank = bank or spec.bank_of(SPED_MATCHED)
+    if spec.config.calibration_split == BY_NAME:
+        assignment = _assignment_by_name(bank, store)
+    else:
+        store.set_meta("sped_calibration", {
+            "images": [r.name for r in store.images("calibration")],
+            **assign_concepts(result.concept_rows[bank], result.names[bank])[1],
+            "names": result.names[bank]})
     store.set_meta("sped_assignment", assignment)
-    return {e: int(a["concept"]) for e, a in assignment.items()}
+
+
+def _candidates(spec: WorkerSpec, model: Any, methods: Sequence[str]
+                ) -> dict[str, tuple[str, ...]]:
+    """What calibration compares per method: under the calibration rule every layer method's
+    candidate layers and SPED's banks; under the fixed rule only ``sped-matched``'s one bank
+    (for its assignment), unless it is assigned by name."""
+    from xfas.explain.layers import spatial_layers
+
+    config = spec.config
+    if config.layer_rule == CALIBRATION:
+        layers = tuple(spatial_layers(model))
+        return {m: tuple(config.banks) if m in (SPED, SPED_MATCHED) else layers
+                for m in methods if m in (SPED, SPED_MATCHED) or uses_layer(m, model, spec)}
+    if SPED_MATCHED in methods and config.calibration_split != BY_NAME:
+        return {SPED_MATCHED: (spec.bank_of(SPED_MATCHED),)}
+    return {}
+
+
+def _fixed_layers(spec: WorkerSpec, model: Any, methods: Sequence[str]
+                  ) -> dict[str, dict[str, Any]]:
+    """Each layer method's layer and SPED's bank (with its layer) as the fixed rule gives
+    them: what Table I reports when no calibration chose them."""
+    from xfas.explain.base import resolve_layer
+    from xfas.sped.bank import ConceptBank
+
+    entries: dict[str, dict[str, Any]] = {}
+    for method in methods:
+        if method in (SPED, SPED_MATCHED):
+            bank = spec.bank_of(method)
+            entries[method] = {"rule": FIXED, "bank": bank,
+                               "layer": ConceptBank.load(bank).layer}
+        elif uses_layer(method, model, spec):
+            entries[method] = {"rule": FIXED,
+                               "layer": resolve_layer(model, spec.layer_of(method))[0]}
+    return entries
+
+
+def _calibration_rows(spec: WorkerSpec, store: RunStore,
+                      candidates: dict[str, tuple[str, ...]], *, executor: Executor,
+                      progress: bool) -> CalibrationResult:
+    """Every calibration image's scores of what ``candidates`` compares, gathered."""
+    gathered = CalibrationResult()
+    if not candidates:
+        return gathered
+    units = plan_units(store.images("calibration"), [(CALIBRATE,)], spec.config.unit_size)
+    with progress_bar(progress) as bar:
+        task = bar.add_task("calibration (never scored)", total=len(units))
+        for _, result in executor.imap(compute_calibration, replace(spec, candidates=candidates),
+                                       units):
+            gathered.candidate_rows += result.candidate_rows
+            for bank, rows in result.concept_rows.items():
+                gathered.concept_rows.setdefault(bank, []).extend(rows)
+            gathered.names.update(result.names)
+            bar.advance(task)
+    return gathered
+
+
+def choose(result: CalibrationResult, *, candidates: dict[str, tuple[str, ...]],
+           evidence_types: Sequence[str]) -> tuple[dict[str, dict[str, Any]], dict[str, str],
+                                                   dict[str, dict[str, Any]]]:
+    """(layers, banks, assignment) from calibration scores: each method's candidate with the
+    highest calibration score, the mean over ``evidence_types`` of the per-type mean nIoU over
+    the calibration images (the "mean nIoU" Table I reports; ties: the earlier candidate,
+    the finer layer). ``sped-matched``'s score of a bank is that mean over the nIoU of the
+    concepts ``assign_concepts`` assigns on the same images. Layer entries record the rule,
+    the layer (and bank), the score, the images behind it and every candidate's score."""
+    from xfas.sped.bank import ConceptBank
+
+    per_type: dict[tuple[str, str], dict[str, list[float]]] = {}
+    images: dict[str, set[str]] = {}
+    for image, method, candidate, evidence, value in result.candidate_rows:
+        per_type.setdefault((method, candidate), {}).setdefault(evidence, []).append(value)
+        if evidence in evidence_types:
+            images.setdefault(method, set()).add(image)
+    layers: dict[str, dict[str, Any]] = {}
+    banks: dict[str, str] = {}
+    assignment: dict[str, dict[str, Any]] = {}
+    by_bank: dict[str, dict[str, dict[str, Any]]] = {}
+    for method, options in candidates.items():
+        scores: dict[str, float] = {}
+        for candidate in options:
+            if method == SPED_MATCHED:
+                by_bank[candidate] = assign_concepts(result.concept_rows.get(candidate, []),
+                                                     result.names.get(candidate, []))[0]
+                values = [by_bank[candidate][e]["calibration_niou"]
+                          for e in evidence_types if e in by_bank[candidate]]
+            else:
+                found = per_type.get((method, candidate), {})
+                values = [_means({0: found[e]}, 1)[0] for e in evidence_types if e in found]
+            finite = [v for v in values if np.isfinite(v)]
+            scores[candidate] = float(np.mean(finite)) if finite else -np.inf
+        best = max(options, key=lambda c: (scores[c], -options.index(c)))
+        entry: dict[str, Any] = {"rule": CALIBRATION, "calibration_niou": _finite(scores[best]),
+                                 "candidates": {c: _finite(v) for c, v in scores.items()}}
+        if method in (SPED, SPED_MATCHED):
+            banks[method] = best
+            entry.update(bank=best, layer=ConceptBank.load(best).layer)
+        else:
+            entry["layer"] = best
+        if method == SPED_MATCHED:
+            assignment = by_bank[best]
+            entry["n"] = max((a["n"] for a in assignment.values()), default=0)
+        else:
+            entry["n"] = len(images.get(method, ()))
+        layers[method] = entry
+    return layers, banks, assignment
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def _assignment_by_name(bank: str, store: RunStore) -> dict[str, dict[str, Any]]:
+    """``assign_by_name`` for the evidence types of the scored images."""
+    from xfas.sped.bank import ConceptBank
+
+    concepts = ConceptBank.load(bank)
+    evidence = sorted({e for r in store.images("scored") for e in r.masks})
+    return assign_by_name(concepts.names, concepts.importances, evidence)
 
 
 def _means(values: dict[int, list[float]], count: int) -> np.ndarray:
@@ -401,6 +567,24 @@ def assign_by_name(names: Sequence[str], importances: Sequence[float],
         assignment[evidence] = {"concept": best, "name": names[best], "calibration_niou": None,
                                 "calibration_iou": None, "n": 0, "by": "name"}
     return assignment
+
+
+def names_from_assignment(assignment: Mapping[str, Mapping[str, Any]], names: Sequence[str]
+                          ) -> list[str]:
+    """The bank's names with each concept the calibration assigned to an evidence type named
+    after it ("photo_edge" -> "photo edge"): of several types assigned to one concept, the one
+    of highest calibration nIoU (ties: the earlier type). Concepts assigned nothing, and
+    assignments made by name, leave the names as they are. ``assign_by_name`` on the result
+    gives each such concept back its type."""
+    best: dict[int, tuple[float, str]] = {}
+    for evidence, entry in assignment.items():
+        score = entry.get("calibration_niou")
+        if entry.get("by") == "name" or score is None:
+            continue
+        concept = int(entry["concept"])
+        if concept not in best or score > best[concept][0]:
+            best[concept] = (float(score), evidence)
+    return [concept_key(best[k][1]) if k in best else name for k, name in enumerate(names)]
 
 
 def print_summary(run: BenchmarkRun) -> str:

@@ -53,8 +53,9 @@ def scan_benchmark(root: str | Path, split: str | None = AUTO, calibration_split
         need_calibration: choose calibration images at all (only ``sped-matched`` needs them).
         calibration_fraction: without a split, the seeded share of images set aside for
             calibration (and not scored).
-        limit: at most this many scored images, first by name; the calibration images are
-            never capped, so a quick run's SPED assignment rests on all of them.
+        limit: at most this many scored images, the first usable ones by name (an image
+            with a problem does not count); the calibration images are never capped, so a
+            quick run's SPED assignment rests on all of them.
         detector: a ``FaceDetector`` for crop models (their images need a face box), else None.
     """
     root = Path(root)
@@ -81,21 +82,24 @@ def scan_benchmark(root: str | Path, split: str | None = AUTO, calibration_split
             candidates, calibration = carve(candidates, calibration_fraction, seed)
             info["calibration"] = (f"{calibration_fraction:.0%} of the images, seeded "
                                    f"(seed {seed}), set aside and not scored")
-    if limit is not None:
-        candidates = candidates[:limit]
     paths = layout.image_files()
     listed = {name: entry.evidence for name, entry in manifest.items()}
     records = {SCORED: [], CALIBRATION: []}
     jobs = [(SCORED, n) for n in candidates] + [(CALIBRATION, n) for n in calibration]
+    wanted = len(candidates) if limit is None else min(limit, len(candidates))
     with progress_bar(progress) as bar:
-        task = bar.add_task("checking images", total=len(jobs))
+        task = bar.add_task("checking images", total=wanted + len(calibration))
         for role, name in jobs:
+            if role == SCORED and len(records[SCORED]) >= wanted:
+                continue  # the limit counts usable images: enough are found
             record = check_image(name, role, paths[name], layout=layout,
                                  evidence_types=dataset.evidence_types,
                                  listed=listed.get(name, ()), detector=detector, problems=problems)
             if record is not None:
                 records[role].append(record)
-            bar.advance(task)
+                bar.advance(task)
+            elif role == CALIBRATION:
+                bar.advance(task)
     for problem in problems:
         warnings.warn(f"{problem.file}: {problem.detail} ({problem.reason})", stacklevel=2)
     if need_calibration and not records[CALIBRATION]:

@@ -73,6 +73,25 @@ class WorkerSpec:
     assignment: Mapping[str, int] = field(default_factory=dict)  # evidence -> SPED concept
     grid: frozenset[str] = frozenset()
     single_thread: bool = False  # pool and Dask workers: one torch thread each
+    layers: Mapping[str, str] = field(default_factory=dict)  # layer method -> its layer
+    banks: Mapping[str, str] = field(default_factory=dict)  # sped / sped-matched -> bank file
+    # calibration units: method -> the layers (or, for SPED, the banks) compared
+    candidates: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def layer_of(self, method: str) -> str | None:
+        """The layer ``method`` reads: the one chosen for it, else its own ``layer`` option,
+        else the run's ``layer`` (None: the model's default)."""
+        options = self.config.method_options.get(method, {})
+        return self.layers.get(method, options.get("layer", self.config.layer))
+
+    def bank_of(self, method: str) -> str:
+        """The concept bank ``sped`` or ``sped-matched`` uses: the one chosen for it, else the
+        run's (only) bank."""
+        if method in self.banks:
+            return self.banks[method]
+        if not self.config.banks:
+            raise XfasError(f"method {method!r}: needs a concept bank (--concepts)")
+        return self.config.banks[0]
 
 
 @dataclass
@@ -84,12 +103,19 @@ class UnitResult:
     maps: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
 
 
+ConceptRow = tuple[str, str, int, float, float]  # (image, evidence, concept, IoU, nIoU)
+CandidateRow = tuple[str, str, str, str, float]  # (image, method, layer or bank, evidence, nIoU)
+
+
 @dataclass
 class CalibrationResult:
-    """IoU and nIoU of every SPED concept map against every mask of the calibration images."""
+    """On a unit of calibration images: nIoU of each method's map at each of its candidate
+    layers (SPED: banks) against every mask, and IoU and nIoU of every concept map of each
+    bank ``sped-matched`` compares, with the concepts' names."""
 
-    rows: list[tuple[str, str, int, float, float]]  # (image, evidence, concept, IoU, nIoU)
-    names: list[str]
+    candidate_rows: list[CandidateRow] = field(default_factory=list)
+    concept_rows: dict[str, list[ConceptRow]] = field(default_factory=dict)  # bank -> rows
+    names: dict[str, list[str]] = field(default_factory=dict)  # bank -> concept names
 
 
 # --- the model and explainers of this process ----------------------------------------------
@@ -114,14 +140,19 @@ class WorkerContext:
         self.spec = spec
         self._explainers: dict[str, Any] = {}
 
-    def explainer(self, name: str, spec: WorkerSpec) -> Any:
-        """The explainer ``name`` with the run's settings (cached)."""
+    def explainer(self, name: str, spec: WorkerSpec, *, layer: str | None = None,
+                  bank: str | None = None) -> Any:
+        """The explainer ``name`` with the run's settings, at ``layer`` or with ``bank`` when
+        given, else at the layer or with the bank ``spec`` gives it (cached)."""
         config = spec.config
+        layer = layer if layer is not None else spec.layer_of(name)
+        bank = bank if bank is not None or name not in (SPED, SPED_MATCHED) else spec.bank_of(name)
         options = dict(config.method_options.get(name, {}))
-        key = json.dumps([name, config.layer, config.seed, config.batch_size, options],
+        key = json.dumps([name, layer, bank, config.seed, config.batch_size, options],
                          sort_keys=True, default=str)
         if key not in self._explainers:
-            self._explainers[key] = make_explainer(name, self.model, spec)
+            self._explainers[key] = make_explainer(name, self.model, spec, layer=layer,
+                                                   bank=bank)
         return self._explainers[key]
 
 
@@ -140,43 +171,57 @@ def context(spec: WorkerSpec, model: torch.nn.Module | None = None) -> WorkerCon
     return _CONTEXT[0][1]
 
 
-def make_explainer(name: str, model: torch.nn.Module, spec: WorkerSpec) -> Any:
-    """``create_explainer`` with the run's layer, seed, batch size and options; SPED's gets
-    the concept bank."""
+def make_explainer(name: str, model: torch.nn.Module, spec: WorkerSpec, *,
+                   layer: str | None = None, bank: str | None = None) -> Any:
+    """``create_explainer`` with the run's seed, batch size and options, at ``layer`` (None:
+    the layer ``spec`` gives the method); SPED's with ``bank`` (None: the one ``spec`` gives)."""
     from xfas.explain import create_explainer
 
     config = spec.config
-    options = dict(config.method_options.get(name, {}))
+    options = {k: v for k, v in config.method_options.get(name, {}).items() if k != "layer"}
     if name in (SPED, SPED_MATCHED):
-        if config.concepts is None:
-            raise XfasError(f"method {name!r}: needs a concept bank (--concepts)")
         sped_options = {"progress": False, **config.method_options.get(SPED, {})}
         return create_explainer(SPED, model, seed=config.seed,  # the bank knows its layer
-                                batch_size=config.batch_size, concepts=config.concepts,
+                                batch_size=config.batch_size,
+                                concepts=bank if bank is not None else spec.bank_of(name),
                                 **sped_options)
     options.setdefault("progress", False)
-    return create_explainer(name, model, layer=config.layer, seed=config.seed,
-                            batch_size=config.batch_size, **options)
+    return create_explainer(name, model, layer=layer if layer is not None else spec.layer_of(name),
+                            seed=config.seed, batch_size=config.batch_size, **options)
 
 
 def shares_cam_pass(name: str, explainer: Any, spec: WorkerSpec) -> bool:
-    """Whether method ``name`` joins the gradient CAMs' single pass (``explain_many``): a
-    gradient CAM without options of its own."""
+    """Whether method ``name`` joins the gradient CAMs' single pass (``explain_many``) of its
+    layer: a gradient CAM without options of its own besides its layer."""
     from xfas.explain import GradientCAM
 
-    return not spec.config.method_options.get(name) and isinstance(explainer, GradientCAM)
+    own = set(spec.config.method_options.get(name, {})) - {"layer"}
+    return not own and isinstance(explainer, GradientCAM)
+
+
+def uses_layer(name: str, model: torch.nn.Module, spec: WorkerSpec) -> bool:
+    """Whether method ``name`` reads a layer (the CAM family; SPED reads its bank's)."""
+    return (name not in (SPED, SPED_MATCHED)
+            and bool(getattr(make_explainer(name, model, spec), "uses_layer", False)))
 
 
 def method_groups(methods: Sequence[str], model: torch.nn.Module,
                   spec: WorkerSpec) -> list[tuple[str, ...]]:
-    """Methods grouped as units run them: the gradient CAMs together (one pass), SPED's two
-    scorings together (one concept explanation), every other method alone."""
-    sped = tuple(m for m in methods if m in (SPED, SPED_MATCHED))
-    cams = tuple(m for m in methods if m not in sped
-                 and shares_cam_pass(m, make_explainer(m, model, spec), spec))
-    groups: list[tuple[str, ...]] = [cams] if cams else []
+    """Methods grouped as units run them: the gradient CAMs of one layer together (one pass),
+    SPED's two scorings together when they use one bank (one concept explanation), every
+    other method alone."""
+    sped = [m for m in methods if m in (SPED, SPED_MATCHED)]
+    by_layer: dict[str | None, list[str]] = {}
+    for method in methods:
+        if method not in sped and shares_cam_pass(method, make_explainer(method, model, spec),
+                                                  spec):
+            by_layer.setdefault(spec.layer_of(method), []).append(method)
+    cams = {m for group in by_layer.values() for m in group}
+    groups = [tuple(group) for group in by_layer.values()]
     groups += [(m,) for m in methods if m not in cams and m not in sped]
-    return groups + ([sped] if sped else [])
+    if len({spec.bank_of(m) for m in sped}) == 1:
+        return groups + [tuple(sped)]
+    return groups + [(m,) for m in sped]
 
 
 # --- computing a unit ----------------------------------------------------------------------
@@ -207,17 +252,23 @@ def _explain(ctx: WorkerContext, spec: WorkerSpec, methods: Sequence[str],
     concept's map without activation gating."""
     from xfas.explain import explain_many
 
-    cams = [m for m in methods if m not in (SPED, SPED_MATCHED)
-            and shares_cam_pass(m, ctx.explainer(m, spec), spec)]
+    config = spec.config
+    by_layer: dict[str | None, list[str]] = {}
+    for method in methods:
+        if method not in (SPED, SPED_MATCHED) and shares_cam_pass(
+                method, ctx.explainer(method, spec), spec):
+            by_layer.setdefault(spec.layer_of(method), []).append(method)
     maps: dict[str, torch.Tensor] = {}
-    if cams:
-        config = spec.config
-        maps.update(explain_many(ctx.model, batch, cams, target="spoof", layer=config.layer,
+    for layer, cams in by_layer.items():
+        maps.update(explain_many(ctx.model, batch, cams, target="spoof", layer=layer,
                                  seed=config.seed, batch_size=config.batch_size))
-    if SPED in methods or SPED_MATCHED in methods:
-        explanation = ctx.explainer(SPED, spec).explain_concepts(batch)
-        maps[SPED] = explanation.combined
-        maps[SPED_MATCHED] = explanation.ungated_maps
+    explained: dict[str, Any] = {}  # bank -> its concept explanation of the batch
+    for method in (m for m in methods if m in (SPED, SPED_MATCHED)):
+        bank = spec.bank_of(method)
+        if bank not in explained:
+            explained[bank] = ctx.explainer(SPED, spec, bank=bank).explain_concepts(batch)
+        maps[method] = (explained[bank].combined if method == SPED
+                        else explained[bank].ungated_maps)
     for method in methods:
         if method not in maps:
             maps[method] = ctx.explainer(method, spec).explain(batch, target="spoof")
@@ -234,9 +285,14 @@ def localisation_rows(image: str, method: str, evidence: str, *, mask: np.ndarra
 
 def faithfulness_rows(model: Any, batch: torch.Tensor, maps: torch.Tensor,
                       *, names: Sequence[str], method: str, spec: WorkerSpec) -> list[Row]:
-    """Deletion and insertion AUC of the spoof probability, per image, on the model input."""
+    """Deletion and insertion AUC of the spoof probability, per image, on the model input
+    (the perturbed batches run in the layout the model evaluates fastest)."""
+    from xfas.explain.base import PerturbedForward
+
+    forward = PerturbedForward(model)
+
     def score(x: torch.Tensor) -> torch.Tensor:
-        return model.spoof_probability(model(x))
+        return model.spoof_probability(forward(x))
 
     config = spec.config
     rows: list[Row] = []
@@ -288,15 +344,56 @@ def compute_unit(spec: WorkerSpec, unit: Unit) -> UnitResult:
 
 
 def compute_calibration(spec: WorkerSpec, unit: Unit) -> CalibrationResult:
-    """IoU and nIoU of each SPED concept's map (image coordinates, without activation
-    gating, as ``sped-matched`` scores it) against each mask of the unit's calibration images:
-    what the assignment of concepts to evidence types is made from."""
+    """On the unit's calibration images, the maps calibration compares (``spec.candidates``):
+    each layer method's map at each of its candidate layers, ``sped``'s combined map with each
+    of its banks (nIoU against every mask), and every concept's map of each of
+    ``sped-matched``'s banks (IoU and nIoU, in image coordinates and without activation gating,
+    as ``sped-matched`` scores them): what the layers, banks and the assignment of concepts to
+    evidence types are chosen from."""
+    from xfas.explain import explain_many
+
     ctx = context(spec)
+    config = spec.config
     batch, loaded = _load(ctx.model, unit.images)
-    explanation = ctx.explainer(SPED, spec).explain_concepts(batch)
+    fraction, seed = config.fraction, config.seed
+    result = CalibrationResult()
+
+    def score(method: str, candidate: str, maps: torch.Tensor) -> None:
+        for index, image in enumerate(loaded):
+            full = image.geometry.to_image(maps[index].detach().float().cpu())
+            result.candidate_rows += [(image.item.name, method, candidate, evidence,
+                                       niou(mask, full, fraction, seed=seed))
+                                      for evidence, mask in image.masks.items()]
+
+    cams: dict[str, list[str]] = {}  # layer -> the gradient CAMs compared there
+    for method, candidates in spec.candidates.items():
+        for candidate in candidates:
+            if method == SPED_MATCHED:
+                _concept_rows(ctx, spec, bank=candidate, batch=batch, loaded=loaded,
+                              result=result)
+            elif method == SPED:
+                explainer = ctx.explainer(SPED, spec, bank=candidate)
+                score(method, candidate, explainer.explain_concepts(batch).combined)
+            elif shares_cam_pass(method, ctx.explainer(method, spec, layer=candidate), spec):
+                cams.setdefault(candidate, []).append(method)
+            else:
+                explainer = ctx.explainer(method, spec, layer=candidate)
+                score(method, candidate, explainer.explain(batch, target="spoof"))
+    for layer, methods in cams.items():
+        maps = explain_many(ctx.model, batch, methods, target="spoof", layer=layer,
+                            seed=seed, batch_size=config.batch_size)
+        for method in methods:
+            score(method, layer, maps[method])
+    return result
+
+
+def _concept_rows(ctx: WorkerContext, spec: WorkerSpec, *, bank: str, batch: torch.Tensor,
+                  loaded: Sequence[_Loaded], result: CalibrationResult) -> None:
+    """IoU and nIoU of each concept map of ``bank`` against each mask, into ``result``."""
+    explanation = ctx.explainer(SPED, spec, bank=bank).explain_concepts(batch)
     concept_maps = explanation.ungated_maps.detach().float().cpu()
     fraction, seed = spec.config.fraction, spec.config.seed
-    rows = []
+    rows = result.concept_rows.setdefault(bank, [])
     for index, image in enumerate(loaded):
         full = image.geometry.to_image(concept_maps[index])  # (K, H, W)
         for evidence, mask in image.masks.items():
@@ -304,4 +401,4 @@ def compute_calibration(spec: WorkerSpec, unit: Unit) -> CalibrationResult:
                 rows.append((image.item.name, evidence, concept,
                              iou(mask, full[concept], fraction, seed=seed),
                              niou(mask, full[concept], fraction, seed=seed)))
-    return CalibrationResult(rows, list(explanation.names))
+    result.names[bank] = list(explanation.names)

@@ -14,6 +14,8 @@ tables are a pure function of ``results.sqlite``.
      "faithfulness": {METHOD: {"deletion_auc", "insertion_auc", "n"}},
      "sped_assignment": {EVIDENCE: {"concept", "name", "calibration_niou",
                                     "calibration_iou", "n"}},  # chosen by nIoU
+     "layers": {METHOD: {"rule", "layer", "bank", "calibration_niou", "n",
+                         "candidates": {LAYER or BANK: score}}},  # layer methods and SPED
      "significance": {EVIDENCE: {"metric": "niou", "test", "alpha", "min_pairs",
                                  "pairs": {"A vs B": {"n", "p", "p_holm", "better"}},
                                  "best"}},
@@ -27,6 +29,10 @@ Missing values are ``null``; ``*_ci`` are percentile-bootstrap 95 % intervals ov
 fewer than ``min_pairs`` images), ``better`` the method ahead when ``p_holm < alpha`` (0.05);
 ``best`` is the method with the highest mean nIoU when it is significantly better than every
 other method that scored the type, else ``null``. Table I bolds that method's nIoU.
+``layers`` says where each layer method read the model: ``rule`` "fixed" (the run's layer or
+the model's default; SPED: its bank's layer) or "calibration" (the candidate with the highest
+mean nIoU on the calibration images, ``calibration_niou`` over ``n`` images, every candidate's
+score beside; SPED's candidates are banks), and ``bank`` for SPED.
 """
 
 from __future__ import annotations
@@ -109,6 +115,7 @@ def summarize(store: RunStore) -> dict[str, Any]:
     return {"table": table, "pointing_game": pointing, "mean": means,
             "faithfulness": faithfulness,
             "sped_assignment": store.get_meta("sped_assignment") or {},
+            "layers": store.get_meta("layers") or {},
             "significance": tested, "problems": dict(sorted(problems.items())), "methods": methods,
             "evidence_types": evidence_types, "data": scan, "config": config,
             "model_fingerprint": info.get("fingerprint"), "versions": info.get("versions"),
@@ -182,6 +189,36 @@ def significance_note(results: Mapping[str, Any]) -> str:
     return note
 
 
+def layers_note(results: Mapping[str, Any]) -> str:
+    """Which layer each layer method read, and how it was chosen ("" without layer methods)."""
+    layers = results.get("layers") or {}
+    if not layers:
+        return ""
+    fixed = [f"{m} {e['layer']}" for m, e in layers.items() if e.get("rule") != "calibration"]
+    chosen = [f"{m} {e['layer']} (nIoU {format_value(e.get('calibration_niou'))}, n {e['n']})"
+              for m, e in layers.items() if e.get("rule") == "calibration"]
+    parts = []
+    if chosen:
+        parts.append("Layers chosen by one rule for every layer method (the candidate with "
+                     "the highest mean nIoU on the calibration images, never scored; SPED's "
+                     "candidates are its banks, one per layer): " + "; ".join(chosen) + ".")
+    if fixed:
+        parts.append("Layers: " + "; ".join(fixed) + ".")
+    return " ".join(parts)
+
+
+def settings_note(results: Mapping[str, Any]) -> str:
+    """The explainer options a run gave (budgets below a method's default, say), so that a
+    table says how its numbers were made ("" when every method ran at its defaults)."""
+    options = results["config"].get("method_options") or {}
+    if not options:
+        return ""
+    given = "; ".join(f"{method} " + ", ".join(f"{key}={value}" for key, value in
+                                               sorted(settings.items()))
+                      for method, settings in sorted(options.items()))
+    return f"Explainer settings given (the rest at their defaults): {given}."
+
+
 def markdown_table(results: Mapping[str, Any]) -> str:
     """Table I in Markdown (3 decimals; – where a method has no score; bold as
     ``significant_cells`` says), with the number of images per evidence type, what bold
@@ -207,6 +244,7 @@ def markdown_table(results: Mapping[str, Any]) -> str:
             f"{e} → {a['name']} (calibration, never scored: nIoU "
             f"{format_value(a.get('calibration_niou'))}, n {a['n']})"
             for e, a in assignment.items()))
+    notes += [note for note in (layers_note(results), settings_note(results)) if note]
     if results.get("problems"):
         notes.append("Problems: " + ", ".join(f"{r} {n}" for r, n in results["problems"].items())
                       + ".")

@@ -57,6 +57,12 @@ def run_command(
         None, "--unit-size", help="Images per work unit, the most a resumed run recomputes "
                                   "(default 16)."),
     layer: LayerOption = None,
+    layer_rule: str | None = typer.Option(
+        None, "--layer-rule",
+        help="How every layer method's layer is chosen: 'fixed' (default: --layer or the "
+             "model's default; SPED: its bank's) or 'calibration' (each CAM gets the model "
+             "layer, and SPED the bank of --concepts A,B,..., with the highest mean nIoU on "
+             "the calibration split, never scored)."),
     settings: list[str] = typer.Option(
         [], "--set", help="An explainer option, METHOD.OPTION=VALUE (repeatable), e.g. "
                           "rise.n_masks=500. The defaults are the benchmark's."),
@@ -98,6 +104,7 @@ def run_command(
              "split": split, "calibration_split": calibration_split, "limit": limit,
              "seed": seed, "faithfulness": faithfulness, "steps": steps,
              "batch_size": batch_size, "unit_size": unit_size, "layer": layer,
+             "layer_rule": layer_rule,
              "method_options": parse_method_options(settings) or None, "device": device,
              "assets": assets}
     config = config_for_run(out, resume=resume, given=given)

@@ -53,12 +53,13 @@ def demo_command(
     images: int = typer.Option(2000, "--images", min=100,
                                help="SynthSpoof images to generate."),
     epochs: EpochsOption = 15,
-    concepts: int = typer.Option(8, "--concepts", min=2, help="SPED concepts to discover."),
+    concepts: int = typer.Option(16, "--concepts", min=2,
+                                 help="SPED concepts to discover at each candidate layer."),
     sped_images: int = typer.Option(200, "--sped-images", min=4,
                                     help="Spoof images SPED discovers from."),
-    bench_images: int = typer.Option(16, "--bench-images", min=1,
-                                     help="Spoof test images the benchmark scores (every "
-                                          "method at its default settings)."),
+    bench_images: int = typer.Option(96, "--bench-images", min=1,
+                                     help="Spoof test images the benchmark scores."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Local processes (1: this process)."),
     seed: SeedOption = 0,
     assets: AssetsOption = None,
     faces: FacesOption = None,
@@ -76,7 +77,8 @@ def demo_command(
     photos = people(faces, drawn=drawn)
     note_drawn(photos, drawn=drawn)
     settings = DemoSettings(out=out, images=images, epochs=epochs, concepts=concepts,
-                            sped_images=sped_images, bench_images=bench_images, seed=seed,
+                            sped_images=sped_images, bench_images=bench_images,
+                            bench_workers=workers, seed=seed,
                             assets=assets, faces=photos)
     result = run_demo(settings, on_stage=lambda name: console.rule(f"[bold]{name}"),
                       on_note=console.print)
