@@ -5,6 +5,7 @@ with the chosen bank, and the errors for settings that contradict the rule."""
 
 from __future__ import annotations
 
+import shutil
 from collections import OrderedDict
 from pathlib import Path
 
@@ -145,6 +146,26 @@ def test_calibration_rule_picks_the_best_layer_and_scores_like_a_fixed_run(data,
         assert_close(run.results["table"]["gradcam"][evidence]["niou"], cell["niou"])
     table = (tmp_path / "calibrated" / "table.md").read_text(encoding="utf-8")
     assert f"gradcam {run.results['layers']['gradcam']['layer']} (nIoU" in table
+
+
+@pytest.mark.slow
+def test_calibration_rule_never_reads_a_test_image(data, tmp_path) -> None:
+    """The same validation images with other test images (noise, no evidence where the masks
+    say) give the very same layer scores: the rule reads the calibration split only."""
+    other = tmp_path / "data"
+    shutil.copytree(data["data"], other)
+    rng = np.random.default_rng(1)
+    for index in range(6):
+        Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(
+            other / "images" / f"t{index}.png")
+    layers = {}
+    for name, root in (("given", data["data"]), ("other", other)):
+        config = BenchmarkConfig(data=str(root), model=str(data["model"]), methods="gradcam",
+                                 layer_rule="calibration", faithfulness=False, unit_size=4)
+        layers[name] = run_benchmark(config, tmp_path / name, progress=False).results["layers"]
+    assert layers["given"] == layers["other"]
+    scores = layers["given"]["gradcam"]["candidates"]
+    assert len(set(scores.values())) > 1  # the layers do score differently
 
 
 @pytest.mark.slow
