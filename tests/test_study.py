@@ -6,8 +6,10 @@ import json
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from xfas.studies.attention import run_attention_study
+from xfas.studies.attention.figures import Panel, draw_figure
 
 from helpers.tolerance import assert_close
 from helpers.training import BorderDataset, small_config
@@ -108,3 +110,22 @@ def test_explanations_need_the_trained_runs(tmp_path) -> None:
 
     with pytest.raises(XfasError, match="seed0.*no trained checkpoint"):
         explain_attention_study(tmp_path / "data", tmp_path / "empty", seed=0)
+
+
+def test_figures_made_from_credited_photos_carry_the_credit_line(tmp_path) -> None:
+    """The same figure with a credit line has a line of text (a row of white with a few dark
+    pixels) in its lower half, under the images; without, the only text is the titles at the
+    top."""
+    panel = Panel("x", np.full((16, 16, 3), 200, np.uint8), ())
+    maps = {"cnn": {"gradcam": [np.zeros((16, 16))]}}
+    drawn = {credit: np.asarray(Image.open(draw_figure(
+        [panel], maps, ["gradcam"], path=tmp_path / f"{bool(credit)}.png", title="print",
+        credit=credit)).convert("L")) for credit in (None, "Real faces: a credit line")}
+    def text_rows_below_the_middle(image: np.ndarray) -> int:
+        lower = image[image.shape[0] // 2:]
+        dark, white = (lower < 128).mean(axis=1), (lower > 240).mean(axis=1)
+        return int(((dark > 0) & (white > 0.8)).sum())
+
+    assert text_rows_below_the_middle(drawn[None]) == 0
+    assert text_rows_below_the_middle(drawn["Real faces: a credit line"]) > 0
+

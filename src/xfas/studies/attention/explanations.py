@@ -83,6 +83,7 @@ def explain_attention_study(data: str | Path, out: str | Path, seed: int,
                                                methods=methods,
                                                count=figure_images, seed=seed,
                                                method_options=options, outline=masks,
+                                               credit=BenchmarkLayout(data).credit(),
                                                progress=progress)
             if not result.figures:
                 result.notes.append(f"{data}: the test split has no spoof image: no figures.")

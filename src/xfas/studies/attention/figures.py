@@ -79,9 +79,11 @@ def model_maps(model: Any, images: Sequence[np.ndarray], methods: Sequence[str],
 
 
 def draw_figure(panels: Sequence[Panel], maps: Mapping[str, Mapping[str, Sequence[np.ndarray]]],
-                methods: Sequence[str], *, path: str | Path, title: str) -> Path:
+                methods: Sequence[str], *, path: str | Path, title: str,
+                credit: str | None = None) -> Path:
     """One figure (see the module docstring): ``maps[model][method][i]`` is the map of
-    ``panels[i]``; models are columns in ``maps``' order."""
+    ``panels[i]``; models are columns in ``maps``' order; the images' ``credit`` line under
+    it when their licence asks for one."""
     models = list(maps)
     cells, row_titles = [], []
     for p, panel in enumerate(panels):
@@ -92,6 +94,8 @@ def draw_figure(panels: Sequence[Panel], maps: Mapping[str, Mapping[str, Sequenc
             row_titles.append(f"{panel.name}: {method}")
     figure = image_grid(cells, column_titles=[None, *models], row_titles=row_titles,
                         cell=CELL_INCHES, title=title, layout="constrained")
+    if credit:
+        figure.supxlabel(credit, fontsize=5)
     return save_figure(figure, path, dpi=FIGURE_DPI, crop=False)
 
 
@@ -106,11 +110,12 @@ def _panel(test_set: Any, index: int, names: Sequence[str], *, outline: bool) ->
 def attention_figures(test_set: Any, runs: Mapping[str, Path], out: str | Path,
                       *, methods: Sequence[str], count: int = 2, seed: int = 0,
                       method_options: Mapping[str, Mapping[str, Any]] | None = None,
-                      outline: bool = True, progress: bool = True) -> dict[str, Path]:
+                      outline: bool = True, credit: str | None = None,
+                      progress: bool = True) -> dict[str, Path]:
     """Draw ``figure_<attack>.png`` into ``out`` for each spoof attack type of ``test_set``
     (a dataset with ``labels``, ``attacks`` and ``original``) with the checkpoints
     ``runs[model]``; returns {attack: path}. ``outline``: draw the evidence masks
-    (``test_set.load_masks``) when there are any."""
+    (``test_set.load_masks``) when there are any; ``credit``: the images' credit line."""
     from xfas.models import load_model
 
     out = Path(out)
@@ -121,7 +126,7 @@ def attention_figures(test_set: Any, runs: Mapping[str, Path], out: str | Path,
               for a in spoof_attacks(labels, attacks)}
     models = {name: load_model(run) for name, run in runs.items()}
     spec = {"data": str(getattr(test_set, "root", "")), "methods": list(methods),
-            "options": options, "seed": seed, "outline": outline,
+            "options": options, "seed": seed, "outline": outline, "credit": credit,
             "images": {a: [names[i] for i in idx] for a, idx in chosen.items()},
             "models": {name: model.fingerprint() for name, model in models.items()}}
     paths = {a: figure_path(out, a) for a in chosen}
@@ -143,6 +148,7 @@ def attention_figures(test_set: Any, runs: Mapping[str, Path], out: str | Path,
         per_model = {name: {m: [maps[name][m][i] for i in indices] for m in methods}
                      for name in models}
         draw_figure([panels[i] for i in indices], per_model, methods, path=paths[attack],
-                    title=f"{attack}: {', '.join(methods)} of {', '.join(models)}")
+                    title=f"{attack}: {', '.join(methods)} of {', '.join(models)}",
+                    credit=credit)
     record.write_text(json.dumps(spec, indent=1), encoding="utf-8")
     return paths
