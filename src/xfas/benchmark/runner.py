@@ -32,6 +32,7 @@ from xfas import __version__
 from xfas.benchmark.config import (ALL, BY_NAME, CALIBRATION, FIXED, LAYER_RULES,
                                    BenchmarkConfig)
 from xfas.benchmark.figures import write_grid_inputs, write_map
+from xfas.benchmark.metrics import mean_ignoring_nan
 from xfas.benchmark.parallel import Executor
 from xfas.benchmark.scan import scan_benchmark
 from xfas.benchmark.scoring import (CALIBRATE, SPED, SPED_MATCHED, CalibrationResult, Unit,
@@ -334,12 +335,12 @@ def _calibrate(spec: WorkerSpec, store: RunStore, *, model: Any, methods: list[s
                                        progress=progress)
             evidence = averaged_types(sorted({e for r in store.images("calibration")
                                               for e in r.masks}))
-            chosen, banks, assignment = choose(result, candidates=candidates,
-                                               evidence_types=evidence)
             if config.layer_rule == CALIBRATION:
-                stored_layers.update(chosen)
-            _store_assignment(spec, store, result, methods=methods,
-                              bank=banks.get(SPED_MATCHED), assignment=assignment)
+                stored_layers.update(choose(result, candidates=candidates,
+                                            evidence_types=evidence))
+            if SPED_MATCHED in methods:
+                _store_assignment(spec, store, result,
+                                  bank=stored_layers[SPED_MATCHED]["bank"])
         store.set_meta("layers", stored_layers)
     layers = {m: entry["layer"] for m, entry in stored_layers.items() if "bank" not in entry}
     banks = {m: entry["bank"] for m, entry in stored_layers.items() if "bank" in entry}
@@ -349,19 +350,15 @@ def _calibrate(spec: WorkerSpec, store: RunStore, *, model: Any, methods: list[s
 
 
 def _store_assignment(spec: WorkerSpec, store: RunStore, result: CalibrationResult, *,
-                      methods: Sequence[str], bank: str | None,
-                      assignment: dict[str, dict[str, Any]]) -> None:
-    """Store ``sped-matched``'s assignment (by name, or the one calibration made with its
-    bank) and the calibration matrices behind it."""
-    if SPED_MATCHED not in methods:
-        return
-    bank = bank or spec.bank_of(SPED_MATCHED)
+                      bank: str) -> None:
+    """Store ``sped-matched``'s assignment for its ``bank``: by name, or made from the
+    calibration rows of that bank, with the calibration matrices behind it."""
     if spec.config.calibration_split == BY_NAME:
         assignment = _assignment_by_name(bank, store)
     else:
+        assignment, matrices = assign_concepts(result.concept_rows[bank], result.names[bank])
         store.set_meta("sped_calibration", {
-            "images": [r.name for r in store.images("calibration")],
-            **assign_concepts(result.concept_rows[bank], result.names[bank])[1],
+            "images": [r.name for r in store.images("calibration")], **matrices,
             "names": result.names[bank]})
     store.set_meta("sped_assignment", assignment)
 
@@ -423,14 +420,13 @@ def _calibration_rows(spec: WorkerSpec, store: RunStore,
 
 
 def choose(result: CalibrationResult, *, candidates: dict[str, tuple[str, ...]],
-           evidence_types: Sequence[str]) -> tuple[dict[str, dict[str, Any]], dict[str, str],
-                                                   dict[str, dict[str, Any]]]:
-    """(layers, banks, assignment) from calibration scores: each method's candidate with the
-    highest calibration score, the mean over ``evidence_types`` of the per-type mean nIoU over
-    the calibration images (the "mean nIoU" Table I reports; ties: the earlier candidate,
-    the finer layer). ``sped-matched``'s score of a bank is that mean over the nIoU of the
-    concepts ``assign_concepts`` assigns on the same images. Layer entries record the rule,
-    the layer (and bank), the score, the images behind it and every candidate's score."""
+           evidence_types: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Each method's layer entry from calibration scores: its candidate with the highest
+    calibration score, the mean over ``evidence_types`` of the per-type mean nIoU over the
+    calibration images (the "mean nIoU" Table I reports; ties: the earlier candidate, the finer
+    layer). ``sped-matched``'s score of a bank is that mean over the nIoU of the concepts
+    ``assign_concepts`` assigns on the same images. An entry records the rule, the layer (and
+    the bank, for SPED), the score, the images behind it and every candidate's score."""
     from xfas.sped.bank import ConceptBank
 
     per_type: dict[tuple[str, str], dict[str, list[float]]] = {}
@@ -440,9 +436,7 @@ def choose(result: CalibrationResult, *, candidates: dict[str, tuple[str, ...]],
         if evidence in evidence_types:
             images.setdefault(method, set()).add(image)
     layers: dict[str, dict[str, Any]] = {}
-    banks: dict[str, str] = {}
-    assignment: dict[str, dict[str, Any]] = {}
-    by_bank: dict[str, dict[str, dict[str, Any]]] = {}
+    by_bank: dict[str, dict[str, dict[str, Any]]] = {}  # sped-matched's assignment per bank
     for method, options in candidates.items():
         scores: dict[str, float] = {}
         for candidate in options:
@@ -453,24 +447,22 @@ def choose(result: CalibrationResult, *, candidates: dict[str, tuple[str, ...]],
                           for e in evidence_types if e in by_bank[candidate]]
             else:
                 found = per_type.get((method, candidate), {})
-                values = [_means({0: found[e]}, 1)[0] for e in evidence_types if e in found]
+                values = [mean_ignoring_nan(found[e])[0] for e in evidence_types if e in found]
             finite = [v for v in values if np.isfinite(v)]
             scores[candidate] = float(np.mean(finite)) if finite else -np.inf
         best = max(options, key=lambda c: (scores[c], -options.index(c)))
         entry: dict[str, Any] = {"rule": CALIBRATION, "calibration_niou": _finite(scores[best]),
                                  "candidates": {c: _finite(v) for c, v in scores.items()}}
         if method in (SPED, SPED_MATCHED):
-            banks[method] = best
             entry.update(bank=best, layer=ConceptBank.load(best).layer)
         else:
             entry["layer"] = best
         if method == SPED_MATCHED:
-            assignment = by_bank[best]
-            entry["n"] = max((a["n"] for a in assignment.values()), default=0)
+            entry["n"] = max((a["n"] for a in by_bank[best].values()), default=0)
         else:
             entry["n"] = len(images.get(method, ()))
         layers[method] = entry
-    return layers, banks, assignment
+    return layers
 
 
 def _finite(value: float) -> float | None:
@@ -487,12 +479,13 @@ def _assignment_by_name(bank: str, store: RunStore) -> dict[str, dict[str, Any]]
 
 
 def _means(values: dict[int, list[float]], count: int) -> np.ndarray:
-    """Mean of each concept's finite values (NaN left out); -inf where a concept has none."""
+    """Mean of each concept's values (NaN left out, ``mean_ignoring_nan``); -inf where a
+    concept has none."""
     means = np.full(count, -np.inf)
     for concept, scores in values.items():
-        finite = [v for v in scores if not np.isnan(v)]
-        if finite:
-            means[concept] = float(np.mean(finite))
+        mean, used, _ = mean_ignoring_nan(scores)
+        if used:
+            means[concept] = mean
     return means
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -205,17 +205,25 @@ def uses_layer(name: str, model: torch.nn.Module, spec: WorkerSpec) -> bool:
             and bool(getattr(make_explainer(name, model, spec), "uses_layer", False)))
 
 
+def cam_passes(methods: Sequence[str], spec: WorkerSpec,
+               explainer: Callable[[str], Any]) -> dict[str | None, list[str]]:
+    """{layer: the methods of ``methods`` that share one gradient-CAM pass there}
+    (``shares_cam_pass``); ``explainer(name)`` makes or fetches the method's explainer."""
+    by_layer: dict[str | None, list[str]] = {}
+    for method in methods:
+        if method not in (SPED, SPED_MATCHED) and shares_cam_pass(method, explainer(method),
+                                                                   spec):
+            by_layer.setdefault(spec.layer_of(method), []).append(method)
+    return by_layer
+
+
 def method_groups(methods: Sequence[str], model: torch.nn.Module,
                   spec: WorkerSpec) -> list[tuple[str, ...]]:
     """Methods grouped as units run them: the gradient CAMs of one layer together (one pass),
     SPED's two scorings together when they use one bank (one concept explanation), every
     other method alone."""
     sped = [m for m in methods if m in (SPED, SPED_MATCHED)]
-    by_layer: dict[str | None, list[str]] = {}
-    for method in methods:
-        if method not in sped and shares_cam_pass(method, make_explainer(method, model, spec),
-                                                  spec):
-            by_layer.setdefault(spec.layer_of(method), []).append(method)
+    by_layer = cam_passes(methods, spec, lambda name: make_explainer(name, model, spec))
     cams = {m for group in by_layer.values() for m in group}
     groups = [tuple(group) for group in by_layer.values()]
     groups += [(m,) for m in methods if m not in cams and m not in sped]
@@ -253,13 +261,8 @@ def _explain(ctx: WorkerContext, spec: WorkerSpec, methods: Sequence[str],
     from xfas.explain import explain_many
 
     config = spec.config
-    by_layer: dict[str | None, list[str]] = {}
-    for method in methods:
-        if method not in (SPED, SPED_MATCHED) and shares_cam_pass(
-                method, ctx.explainer(method, spec), spec):
-            by_layer.setdefault(spec.layer_of(method), []).append(method)
     maps: dict[str, torch.Tensor] = {}
-    for layer, cams in by_layer.items():
+    for layer, cams in cam_passes(methods, spec, lambda name: ctx.explainer(name, spec)).items():
         maps.update(explain_many(ctx.model, batch, cams, target="spoof", layer=layer,
                                  seed=config.seed, batch_size=config.batch_size))
     explained: dict[str, Any] = {}  # bank -> its concept explanation of the batch
@@ -365,15 +368,21 @@ def compute_calibration(spec: WorkerSpec, unit: Unit) -> CalibrationResult:
                                        niou(mask, full, fraction, seed=seed))
                                       for evidence, mask in image.masks.items()]
 
+    explained: dict[str, Any] = {}  # bank -> its concept explanation of the batch
+
+    def concepts(bank: str) -> Any:
+        if bank not in explained:
+            explained[bank] = ctx.explainer(SPED, spec, bank=bank).explain_concepts(batch)
+        return explained[bank]
+
     cams: dict[str, list[str]] = {}  # layer -> the gradient CAMs compared there
     for method, candidates in spec.candidates.items():
         for candidate in candidates:
             if method == SPED_MATCHED:
-                _concept_rows(ctx, spec, bank=candidate, batch=batch, loaded=loaded,
-                              result=result)
+                _concept_rows(concepts(candidate), bank=candidate, loaded=loaded,
+                              config=config, result=result)
             elif method == SPED:
-                explainer = ctx.explainer(SPED, spec, bank=candidate)
-                score(method, candidate, explainer.explain_concepts(batch).combined)
+                score(method, candidate, concepts(candidate).combined)
             elif shares_cam_pass(method, ctx.explainer(method, spec, layer=candidate), spec):
                 cams.setdefault(candidate, []).append(method)
             else:
@@ -387,12 +396,12 @@ def compute_calibration(spec: WorkerSpec, unit: Unit) -> CalibrationResult:
     return result
 
 
-def _concept_rows(ctx: WorkerContext, spec: WorkerSpec, *, bank: str, batch: torch.Tensor,
-                  loaded: Sequence[_Loaded], result: CalibrationResult) -> None:
-    """IoU and nIoU of each concept map of ``bank`` against each mask, into ``result``."""
-    explanation = ctx.explainer(SPED, spec, bank=bank).explain_concepts(batch)
+def _concept_rows(explanation: Any, *, bank: str, loaded: Sequence[_Loaded],
+                  config: BenchmarkConfig, result: CalibrationResult) -> None:
+    """IoU and nIoU of each concept map of ``bank``'s ``explanation`` of the loaded images
+    against each of their masks, into ``result``."""
     concept_maps = explanation.ungated_maps.detach().float().cpu()
-    fraction, seed = spec.config.fraction, spec.config.seed
+    fraction, seed = config.fraction, config.seed
     rows = result.concept_rows.setdefault(bank, [])
     for index, image in enumerate(loaded):
         full = image.geometry.to_image(concept_maps[index])  # (K, H, W)
