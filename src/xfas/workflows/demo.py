@@ -161,10 +161,19 @@ def chosen_bank(results: dict[str, Any], target: Path, *, run: Path, data: Path)
     """The bank the benchmark's rule chose for ``sped-matched``, saved to ``target`` (the one
     bank the README, the service and the explain command point at; reused when it exists)
     with each concept the calibration assigned to an evidence type named after it
-    (``names_from_assignment``), and its Fig. 4 grid."""
+    (``save_named_by_assignment``)."""
     if target.exists():
         return SPED.load(target, load_model(run))
-    sped = SPED.load(Path(results["layers"]["sped-matched"]["bank"]), load_model(run))
+    return save_named_by_assignment(Path(results["layers"]["sped-matched"]["bank"]), target,
+                                    model=load_model(run), results=results, data=data)
+
+
+def save_named_by_assignment(bank: Path, target: Path, *, model: FASModel,
+                             results: dict[str, Any], data: Path) -> SPED:
+    """``bank``'s concepts named after the evidence types a benchmark run's ``sped-matched``
+    assigned them (``names_from_assignment``; other names stay), saved to ``target`` with its
+    Fig. 4 grid and the credit line of ``data``'s images."""
+    sped = SPED.load(bank, model)
     sped.set_names(dict(enumerate(names_from_assignment(results["sped_assignment"],
                                                         sped.names))))
     sped.save(target)
@@ -172,44 +181,39 @@ def chosen_bank(results: dict[str, Any], target: Path, *, run: Path, data: Path)
     return sped
 
 
-def minifasnet_bank(data: Path, bank: Path, settings: DemoSettings, *, note: Note) -> SPED:
-    """MiniFASNetV2's concepts on SynthSpoof's training spoofs (cut around the face its
-    detector finds), named from the validation masks (``named_bank``) into ``discovered``
-    beside ``bank``; then those the masks leave unnamed are named after the evidence type the
-    matched protocol assigns them on the validation spoofs (``calibrated_bank``), into
-    ``bank``, the one the service and ``xfas explain`` read."""
+def minifasnet_bank(model: FASModel, data: Path, bank: Path, *, settings: DemoSettings,
+                    note: Note) -> SPED:
+    """MiniFASNetV2's (``model``'s) concepts on SynthSpoof's training spoofs (cut around the
+    face its detector finds), named from the validation masks (``named_bank``) into
+    ``discovered`` beside ``bank``; then those the masks leave unnamed are named after the
+    evidence type the matched protocol assigns them on the validation spoofs
+    (``calibrated_bank``), into ``bank``, the one the service and ``xfas explain`` read."""
     if bank.exists():
         note(f"reusing {bank}")
-        return SPED.load(bank, load_model("minifasnet-v2", assets=settings.assets))
+        return SPED.load(bank, model)
     images = settings.minifasnet_images
     discovered = bank.with_name("discovered.safetensors")
-    named_bank(load_model("minifasnet-v2", assets=settings.assets), data, discovered,
+    named_bank(model, data, discovered,
                discover_on=Selection(split="train", limit=images, seed=settings.seed),
                name_on=Selection(split="val", spoof_only=False, limit=images,
                                  seed=settings.seed),
                n_concepts=settings.minifasnet_concepts, assets=settings.assets, note=note)
-    return calibrated_bank(data, discovered, bank, settings=settings)
+    return calibrated_bank(model, data, discovered, bank=bank, settings=settings)
 
 
-def calibrated_bank(data: Path, discovered: Path, bank: Path, *, settings: DemoSettings
-                    ) -> SPED:
+def calibrated_bank(model: FASModel, data: Path, discovered: Path, *, bank: Path,
+                    settings: DemoSettings) -> SPED:
     """``discovered``'s concepts named after the evidence types ``sped-matched`` assigns them
-    on every validation spoof of ``data`` (``names_from_assignment``; a name from the masks
+    on every validation spoof of ``data`` (``save_named_by_assignment``; a name from the masks
     stays unless the calibration assigns that concept a type), saved to ``bank``. The
     calibration is a benchmark run of ``sped-matched`` beside ``bank`` that also scores
     ``minifasnet_bench_images`` test spoofs: how well the assigned concepts localise there."""
-    model = load_model("minifasnet-v2", assets=settings.assets)
     config = BenchmarkConfig(data=str(data), model="minifasnet-v2", concepts=str(discovered),
                              methods="sped-matched", limit=settings.minifasnet_bench_images,
                              faithfulness=False, seed=settings.seed,
                              assets=None if settings.assets is None else str(settings.assets))
     results = run_benchmark(config, bank.with_name("benchmark"), progress=False).results
-    sped = SPED.load(discovered, model)
-    sped.set_names(dict(enumerate(names_from_assignment(results["sped_assignment"],
-                                                        sped.names))))
-    sped.save(bank)
-    crop_grid_figure(sped.bank_, grid_path(bank), credit=BenchmarkLayout(data).credit())
-    return sped
+    return save_named_by_assignment(discovered, bank, model=model, results=results, data=data)
 
 
 def explain_samples(out: Path, data: Path, settings: DemoSettings, *, note: Note
@@ -232,7 +236,7 @@ def explain_samples(out: Path, data: Path, settings: DemoSettings, *, note: Note
     inputs = prepare_inputs(paths, model, assets)
     write_outputs(out, model, inputs, results=explain_inputs(model, inputs, SAMPLE_METHODS))
     bank = out / "concepts.safetensors"
-    minifasnet_bank(data, bank, settings, note=note)
+    minifasnet_bank(model, data, bank, settings=settings, note=note)
     sentences = [(item.name, sentence) for item, (_, sentence) in zip(
         inputs, explain_concepts(out, model, inputs, bank=bank))]
     return verdicts, sentences
