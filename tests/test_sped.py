@@ -20,6 +20,7 @@ from xfas.sped.crops import CropGrid
 from xfas.sped.describe import location_words
 from xfas.sped.labeling import overlap_table
 
+from helpers.models import PlantedConceptModel
 from helpers.tolerance import assert_close
 
 SIZE = 32  # input side; the layer is SIZE / 4 = 8 cells a side
@@ -34,27 +35,12 @@ def directions(seed: int = 0) -> torch.Tensor:
     return q
 
 
-class PlantedModel(nn.Module):
-    """Input channel k is the amount of concept k at each pixel. The layer ``features`` is a
-    1x1 convolution with weights D followed by 4x4 average pooling, so its activation at a cell
-    is sum_k (mean amount of k in the cell) d_k. The head's spoof logit (class 1 minus class 0)
-    is the sum over cells of <d_0, a>: it depends on concept 0 only."""
+class PlantedModel(PlantedConceptModel):
+    """``PlantedConceptModel`` with the K planted directions of ``seed``; its head reads
+    concept 0 only."""
 
     def __init__(self, seed: int = 0) -> None:
-        super().__init__()
-        d = directions(seed)
-        conv = nn.Conv2d(K, CHANNELS, 1, bias=False)
-        conv.weight.data = d[:, :, None, None].clone()
-        self.features = nn.Sequential(conv, nn.AvgPool2d(4))
-        cells = (SIZE // 4) ** 2
-        linear = nn.Linear(CHANNELS * cells, 2)
-        linear.weight.data.zero_()
-        linear.bias.data.zero_()
-        linear.weight.data[1] = d[:, 0].repeat_interleave(cells)  # (C, h, w) flattened
-        self.head = nn.Sequential(nn.Flatten(), linear)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
+        super().__init__(directions(seed), side=SIZE, driver=0)
 
 
 def paint(squares: list[tuple[int, int, int, int, float]]) -> torch.Tensor:

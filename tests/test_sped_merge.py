@@ -13,7 +13,6 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from xfas.cli import main
 from xfas.errors import XfasError
@@ -21,7 +20,7 @@ from xfas.models.checkpoint import save_checkpoint
 from xfas.sped import SPED, ConceptBank
 from xfas.sped.merge import Discovery, attack_groups, merge_discoveries
 
-from helpers.models import synth_and_untrained_model
+from helpers.models import PlantedConceptModel, synth_and_untrained_model
 from helpers.tolerance import assert_close
 
 SIZE = 32  # input side; the layer is SIZE / 4 = 8 cells a side
@@ -42,29 +41,13 @@ def directions() -> torch.Tensor:
     return d
 
 
-class TwoAttackModel(nn.Module):
-    """Input channel j is the amount of concept j at each pixel; ``features`` is a 1x1
-    convolution with weights D and 4x4 average pooling, so a cell's activation is
-    sum_j (mean amount of j in the cell) d_j. The spoof logit (class 1 minus class 0) is 1 plus
-    the sum over cells of <d_3, a>: only concept 3 moves it, and on print images (whose
+class TwoAttackModel(PlantedConceptModel):
+    """``PlantedConceptModel`` on the two groups' directions with a spoof logit of 1 plus the
+    sum over cells of <d_3, a>: only concept 3 moves it, and on print images (whose
     activations lie in channels d_3 does not touch) it is constant."""
 
     def __init__(self) -> None:
-        super().__init__()
-        d = directions()
-        conv = nn.Conv2d(PLANTED, CHANNELS, 1, bias=False)
-        conv.weight.data = d[:, :, None, None].clone()
-        self.features = nn.Sequential(conv, nn.AvgPool2d(4))
-        cells = (SIZE // 4) ** 2
-        linear = nn.Linear(CHANNELS * cells, 2)
-        linear.weight.data.zero_()
-        linear.bias.data.zero_()
-        linear.bias.data[1] = 1.0
-        linear.weight.data[1] = d[:, DRIVER].repeat_interleave(cells)
-        self.head = nn.Sequential(nn.Flatten(), linear)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
+        super().__init__(directions(), side=SIZE, driver=DRIVER, bias=1.0)
 
 
 def planted(n_per_group: int, seed: int = 0) -> tuple[torch.Tensor, list[str], np.ndarray]:

@@ -1,6 +1,7 @@
 """Tiny models with known structure for the explainer tests (test_helpers.py checks that they
-really have it), a seeded image batch, an explainer's raw maps, and Pearson correlation for
-comparing maps."""
+really have it) and the SPED tests (a planted-concept model whose directions they recover), a
+seeded image batch, an explainer's raw maps, Pearson correlation for comparing maps, and the
+small SynthSpoof with an untrained CNN the SPED command-line tests discover on."""
 
 from __future__ import annotations
 
@@ -111,6 +112,32 @@ def raw_maps(explainer: Explainer, x: torch.Tensor, target: Target = "spoof") ->
     by ``explain``'s own call path (checked inputs, eval mode, ``attribute``)."""
     with evaluating(explainer.model):
         return explainer.attribute(explainer.checked(x), target)
+
+
+class PlantedConceptModel(nn.Module):
+    """Input channel j is the amount of planted concept j at each pixel. The layer
+    ``features`` is a 1x1 convolution with weights D (C x J) followed by 4x4 average pooling,
+    so its activation at a cell is sum_j (mean amount of j in the cell) d_j. The spoof logit
+    (class 1 minus class 0) is ``bias`` plus the sum over cells of <d_driver, a>: it depends on
+    concept ``driver`` only. The SPED tests recover D and the driver from it."""
+
+    def __init__(self, directions: torch.Tensor, *, side: int, driver: int,
+                 bias: float = 0.0) -> None:
+        super().__init__()
+        channels, planted = directions.shape
+        conv = nn.Conv2d(planted, channels, 1, bias=False)
+        conv.weight.data = directions[:, :, None, None].clone()
+        self.features = nn.Sequential(conv, nn.AvgPool2d(4))
+        cells = (side // 4) ** 2
+        linear = nn.Linear(channels * cells, 2)
+        linear.weight.data.zero_()
+        linear.bias.data.zero_()
+        linear.bias.data[1] = bias
+        linear.weight.data[1] = directions[:, driver].repeat_interleave(cells)  # (C, h, w)
+        self.head = nn.Sequential(nn.Flatten(), linear)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
 
 
 def synth_and_untrained_model(root: Path, n: int) -> tuple[Path, Path]:
